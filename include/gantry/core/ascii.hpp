@@ -1,0 +1,53 @@
+#pragma once
+/// @file
+/// Locale-free ASCII helpers: HTTP field names and tokens are case-insensitive ASCII.
+
+#include <cstddef>
+#include <string_view>
+
+namespace gantry::core {
+
+/// Lower-cases one ASCII letter; every other byte is returned unchanged.
+constexpr char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// Case-insensitive ASCII equality, e.g. `iequals("Content-Length", "content-length")`.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
+
+/// `s` without leading and trailing spaces and horizontal tabs (HTTP's OWS).
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+/// Calls `f(token)` for each element of a comma-separated list such as a Connection value,
+/// skipping empty elements and surrounding whitespace. Stops early when `f` returns false.
+template <class F>
+constexpr void for_each_list_element(std::string_view list, F&& f) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto element = trim_ows(list.substr(0, comma));
+    if (!element.empty() && !f(element)) return;
+    if (comma == std::string_view::npos) return;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+/// True when the comma-separated `list` holds `token`, compared case-insensitively.
+constexpr bool list_contains(std::string_view list, std::string_view token) noexcept {
+  bool found = false;
+  for_each_list_element(list, [&](std::string_view element) {
+    found = iequals(element, token);
+    return !found;
+  });
+  return found;
+}
+
+}  // namespace gantry::core

@@ -1,0 +1,130 @@
+#pragma once
+/// @file
+/// An ordered, case-insensitive multimap of header fields.
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gantry::http {
+
+/// One header field as a pair of views into its `headers` container.
+struct field {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// Header fields in the order they were added, with case-insensitive lookup and repeated
+/// names kept as separate fields (RFC 9110 5.3).
+///
+/// All names and values live in one buffer that `clear()` keeps, so a parser that reuses a
+/// `headers` per connection stops allocating once it has seen its largest message. Views
+/// handed out stay valid until the container is next modified.
+///
+/// ```
+/// gantry::http::headers h;
+/// h.add("Accept", "text/html");
+/// h.add("accept", "application/json");
+/// h.count("ACCEPT");        // 2
+/// h.get("Accept");          // "text/html", the first one
+/// ```
+class headers {
+ public:
+  class iterator;
+
+  headers() = default;
+
+  /// Appends a field, keeping any existing fields of the same name.
+  void add(std::string_view name, std::string_view value);
+  /// Replaces every field named `name` with one field at the position of the first.
+  void set(std::string_view name, std::string_view value);
+  /// Removes every field named `name`; returns how many were removed.
+  std::size_t erase(std::string_view name) noexcept;
+  /// Removes the field at `position`; returns the iterator to the field after it.
+  iterator erase(iterator position) noexcept;
+  /// Removes all fields; the buffers keep their capacity.
+  void clear() noexcept;
+
+  /// The value of the first field named `name`, if any.
+  std::optional<std::string_view> get(std::string_view name) const noexcept;
+  /// True when at least one field is named `name`.
+  bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+  /// Number of fields named `name`.
+  std::size_t count(std::string_view name) const noexcept;
+
+  std::size_t size() const noexcept { return entries_.size(); }
+  bool empty() const noexcept { return entries_.empty(); }
+
+  iterator begin() const noexcept;
+  iterator end() const noexcept;
+
+ private:
+  friend struct header_builder;
+
+  // Offsets into storage_ rather than strings: one allocation for all fields.
+  struct entry {
+    std::uint32_t name_offset;
+    std::uint32_t name_length;
+    std::uint32_t value_offset;
+    std::uint32_t value_length;
+  };
+
+  field at(std::size_t index) const noexcept {
+    const entry& e = entries_[index];
+    return {{storage_.data() + e.name_offset, e.name_length},
+            {storage_.data() + e.value_offset, e.value_length}};
+  }
+
+  std::string storage_;
+  std::vector<entry> entries_;
+
+ public:
+  /// A forward iterator over the fields, yielding `field` by value.
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = field;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = field;
+
+    iterator() = default;
+    field operator*() const noexcept { return owner_->at(index_); }
+    iterator& operator++() noexcept { ++index_; return *this; }
+    iterator operator++(int) noexcept { auto copy = *this; ++index_; return copy; }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept {
+      return a.index_ == b.index_;
+    }
+
+   private:
+    friend class headers;
+    iterator(const headers* owner, std::size_t index) : owner_{owner}, index_{index} {}
+    const headers* owner_ = nullptr;
+    std::size_t index_ = 0;
+  };
+};
+
+inline headers::iterator headers::begin() const noexcept { return {this, 0}; }
+inline headers::iterator headers::end() const noexcept { return {this, entries_.size()}; }
+
+/// Fills a `headers` from fragments as a streaming parser delivers them: a name may arrive in
+/// several pieces, then its value in several pieces. Used by `http::parser`.
+struct header_builder {
+  explicit header_builder(headers& h) noexcept : target{h} {}
+  /// Starts a new field whose name is `fragment` so far.
+  void begin_field(std::string_view fragment);
+  void append_name(std::string_view fragment);
+  /// Starts the current field's value.
+  void begin_value(std::string_view fragment);
+  void append_value(std::string_view fragment);
+  /// Ends the current value, dropping trailing whitespace.
+  void end_value() noexcept;
+
+  headers& target;
+};
+
+}  // namespace gantry::http

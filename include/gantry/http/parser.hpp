@@ -1,0 +1,110 @@
+#pragma once
+/// @file
+/// Incremental HTTP/1.x parser for requests and responses, on llhttp.
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <system_error>
+
+#include "gantry/http/headers.hpp"
+#include "gantry/http/request.hpp"
+#include "gantry/http/response.hpp"
+
+namespace gantry::http {
+
+/// Limits that protect a parser from hostile peers; exceeding one is an error whose
+/// `status_for` is the status to answer with. Defaults follow common practice: NGINX allows
+/// 8 KiB request lines and Envoy 60 KiB of headers and 100 fields.
+struct parser_limits {
+  std::size_t max_target_length = 8 * 1024;          // 414 past this
+  std::size_t max_header_section = 64 * 1024;        // 431 past this, names + values
+  std::size_t max_field_count = 100;                 // 431 past this
+  std::uint64_t max_body_size = std::numeric_limits<std::uint64_t>::max();  // 413 past this
+};
+
+/// What `parser::parse` stopped at.
+enum class parse_event : std::uint8_t {
+  need_more,    ///< Every byte was consumed; feed more input.
+  head,         ///< The head is complete: `request()` or `response()` is ready.
+  body,         ///< `body()` holds the next piece of body, a view into the input.
+  message_end,  ///< The message (and any trailers) is complete.
+  upgrade,      ///< The message asked to switch protocols (or was CONNECT); bytes after the
+                ///< head belong to the new protocol and are not consumed.
+  error,        ///< Parsing failed; `error()` says why. The connection must be closed.
+};
+
+/// Which kind of message a parser reads.
+enum class parser_mode : std::uint8_t { request, response };
+
+/// An incremental HTTP/1.x parser that stops at each event so the caller can act on it, with
+/// no copy of body bytes: a body piece is a view into the caller's input.
+///
+/// Feed it any split of the input: `parse` consumes what it can and reports the first event.
+/// Unconsumed input must be fed again (after the caller has dealt with the event). After
+/// `message_end` the parser is ready for the next pipelined message on the same connection.
+///
+/// ```
+/// gantry::http::parser p{gantry::http::parser_mode::request};
+/// std::string_view in = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+/// auto r = p.parse(in);            // r.event == parse_event::head
+/// in.remove_prefix(r.consumed);
+/// r = p.parse(in);                 // r.event == parse_event::message_end
+/// ```
+///
+/// Lenient modes of llhttp are never enabled: what RFC 9112 forbids is an error here.
+class parser {
+ public:
+  struct result {
+    parse_event event;
+    std::size_t consumed;  ///< Bytes of the input this call used.
+  };
+
+  explicit parser(parser_mode mode, parser_limits limits = {});
+  ~parser();
+  parser(parser&&) noexcept;
+  parser& operator=(parser&&) noexcept;
+
+  /// Parses `input` up to the next event.
+  result parse(std::string_view input);
+  /// Tells the parser the peer closed the connection. A response delimited by the close
+  /// ends (`message_end`); any other partial message is a `partial_message` error; with no
+  /// message in progress the result is `need_more`.
+  result finish();
+
+  /// Response mode: the next response answers a HEAD request, so it has no body whatever its
+  /// framing headers say. Call before the response's head is parsed.
+  void expect_head_response(bool yes) noexcept;
+
+  /// The request head (request mode), valid from `head` until the next message begins.
+  const http::request& request() const noexcept;
+  http::request& request() noexcept;
+  /// The response head (response mode).
+  const http::response& response() const noexcept;
+  http::response& response() noexcept;
+  /// Trailer fields of a chunked message, valid at `message_end`.
+  const headers& trailers() const noexcept;
+  /// The body piece of the last `body` event.
+  std::string_view body() const noexcept;
+  /// Why parsing failed, after an `error` event.
+  std::error_code error() const noexcept;
+
+  /// Framing facts about the current message, valid from `head`.
+  bool keep_alive() const noexcept;
+  bool chunked() const noexcept;
+  /// The declared Content-Length, if the message has one.
+  std::optional<std::uint64_t> content_length() const noexcept;
+  /// True when a response's body runs until the connection closes.
+  bool body_until_close() const noexcept;
+  /// True while a message is partly parsed (its first byte seen, its end not yet).
+  bool in_message() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace gantry::http

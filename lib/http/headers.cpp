@@ -1,0 +1,114 @@
+#include "gantry/http/headers.hpp"
+
+#include <algorithm>
+
+#include "gantry/core/ascii.hpp"
+
+namespace gantry::http {
+
+void headers::add(std::string_view name, std::string_view value) {
+  entry e{};
+  e.name_offset = static_cast<std::uint32_t>(storage_.size());
+  e.name_length = static_cast<std::uint32_t>(name.size());
+  storage_.append(name);
+  e.value_offset = static_cast<std::uint32_t>(storage_.size());
+  e.value_length = static_cast<std::uint32_t>(value.size());
+  storage_.append(value);
+  entries_.push_back(e);
+}
+
+void headers::set(std::string_view name, std::string_view value) {
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (!core::iequals(at(i).name, name)) continue;
+    // Overwrite in place when it fits, so repeated sets do not grow the buffer.
+    entry& e = entries_[i];
+    if (value.size() <= e.value_length) {
+      storage_.replace(e.value_offset, value.size(), value);
+    } else {
+      e.value_offset = static_cast<std::uint32_t>(storage_.size());
+      storage_.append(value);
+    }
+    e.value_length = static_cast<std::uint32_t>(value.size());
+    auto rest = std::remove_if(entries_.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                               entries_.end(), [&](const entry& other) {
+                                 return core::iequals(
+                                     {storage_.data() + other.name_offset, other.name_length},
+                                     name);
+                               });
+    entries_.erase(rest, entries_.end());
+    return;
+  }
+  add(name, value);
+}
+
+std::size_t headers::erase(std::string_view name) noexcept {
+  auto rest = std::remove_if(entries_.begin(), entries_.end(), [&](const entry& e) {
+    return core::iequals({storage_.data() + e.name_offset, e.name_length}, name);
+  });
+  auto removed = static_cast<std::size_t>(entries_.end() - rest);
+  entries_.erase(rest, entries_.end());
+  return removed;
+}
+
+headers::iterator headers::erase(iterator position) noexcept {
+  entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(position.index_));
+  return position;
+}
+
+void headers::clear() noexcept {
+  storage_.clear();
+  entries_.clear();
+}
+
+std::optional<std::string_view> headers::get(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    field f = at(i);
+    if (core::iequals(f.name, name)) return f.value;
+  }
+  return std::nullopt;
+}
+
+std::size_t headers::count(std::string_view name) const noexcept {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < entries_.size(); ++i) n += core::iequals(at(i).name, name);
+  return n;
+}
+
+void header_builder::begin_field(std::string_view fragment) {
+  headers::entry e{};
+  e.name_offset = static_cast<std::uint32_t>(target.storage_.size());
+  e.name_length = static_cast<std::uint32_t>(fragment.size());
+  e.value_offset = e.name_offset + e.name_length;
+  target.storage_.append(fragment);
+  target.entries_.push_back(e);
+}
+
+void header_builder::append_name(std::string_view fragment) {
+  headers::entry& e = target.entries_.back();
+  target.storage_.append(fragment);
+  e.name_length += static_cast<std::uint32_t>(fragment.size());
+  e.value_offset = e.name_offset + e.name_length;
+}
+
+void header_builder::begin_value(std::string_view fragment) {
+  headers::entry& e = target.entries_.back();
+  e.value_offset = static_cast<std::uint32_t>(target.storage_.size());
+  e.value_length = static_cast<std::uint32_t>(fragment.size());
+  target.storage_.append(fragment);
+}
+
+void header_builder::append_value(std::string_view fragment) {
+  target.storage_.append(fragment);
+  target.entries_.back().value_length += static_cast<std::uint32_t>(fragment.size());
+}
+
+void header_builder::end_value() noexcept {
+  headers::entry& e = target.entries_.back();
+  while (e.value_length > 0) {
+    char last = target.storage_[e.value_offset + e.value_length - 1];
+    if (last != ' ' && last != '\t') break;
+    --e.value_length;
+  }
+}
+
+}  // namespace gantry::http
