@@ -5,6 +5,7 @@
 #include <llhttp.h>
 
 #include "gantry/http/error.hpp"
+#include "gantry/http/status.hpp"
 
 namespace gantry::http {
 
@@ -32,9 +33,19 @@ struct parser::impl {
   bool keep_alive = false;
   bool chunked = false;
   bool until_close = false;
+  // The last message ended the connection: anything but stray line breaks after it is an error.
+  bool closed = false;
   std::optional<std::uint64_t> content_length;
   std::size_t header_bytes = 0;
   std::uint64_t body_bytes = 0;
+  // Bytes of the current chunk's data not yet seen, and how many of the CRLF that must follow
+  // it are still to be checked.
+  std::uint64_t chunk_remaining = 0;
+  std::uint8_t crlf_pending = 0;
+  // The version as written ("1.1"): llhttp itself rejects any version but 0.9, 1.0, 1.1 and
+  // 2.0 as malformed, where a well-formed but other version deserves 505.
+  char version_text[3]{};
+  std::uint8_t version_length = 0;
 
   impl(parser_mode m, parser_limits l) : mode{m}, limits{l} {
     llhttp_init(&llhttp, m == parser_mode::request ? HTTP_REQUEST : HTTP_RESPONSE,
@@ -74,6 +85,9 @@ struct parser::impl {
     self.content_length.reset();
     self.header_bytes = 0;
     self.body_bytes = 0;
+    self.chunk_remaining = 0;
+    self.crlf_pending = 0;
+    self.version_length = 0;
     return 0;
   }
 
@@ -81,7 +95,26 @@ struct parser::impl {
     impl& self = of(p);
     if (self.request.target.size() + length > self.limits.max_target_length)
       return self.fail(errc::target_too_long);
+    // Loose llhttp lets tabs and non-ASCII bytes through; RFC 3986 allows neither.
+    for (std::size_t i = 0; i < length; ++i) {
+      auto c = static_cast<unsigned char>(at[i]);
+      if (c <= 0x20 || c >= 0x7f) return self.fail(errc::bad_message);
+    }
     self.request.target.append(at, length);
+    return 0;
+  }
+
+  static int on_version(llhttp_t* p, const char* at, std::size_t length) {
+    impl& self = of(p);
+    for (std::size_t i = 0; i < length; ++i) {
+      if (self.version_length == sizeof self.version_text) return self.fail(errc::bad_message);
+      self.version_text[self.version_length++] = at[i];
+    }
+    const char* v = self.version_text;
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (self.version_length == 3 && digit(v[0]) && v[1] == '.' && digit(v[2]) &&
+        !(v[0] == '1' && (v[2] == '0' || v[2] == '1')))
+      return self.fail(errc::unsupported_version);
     return 0;
   }
 
@@ -95,6 +128,10 @@ struct parser::impl {
   static int on_header_field(llhttp_t* p, const char* at, std::size_t length) {
     impl& self = of(p);
     if (!self.charge(length)) return self.fail(errc::header_section_too_large);
+    // Loose llhttp accepts "Name : value"; RFC 9112 5.1 makes whitespace before the colon a
+    // 400, because peers that strip it disagree about which field it is (request smuggling).
+    for (std::size_t i = 0; i < length; ++i)
+      if (at[i] == ' ' || at[i] == '\t') return self.fail(errc::bad_message);
     header_builder builder{self.current_fields()};
     if (self.last == span::field) {
       builder.append_name({at, length});
@@ -131,25 +168,41 @@ struct parser::impl {
     impl& self = of(p);
     if (p->http_major != 1 || p->http_minor > 1) return self.fail(errc::unsupported_version);
     http::version v{p->http_major, p->http_minor};
+    bool skip_body = false;
     if (self.mode == parser_mode::request) {
       self.request.method = static_cast<http::method>(p->method);
       self.request.version = v;
+      // A request whose last transfer coding is not chunked has no knowable length
+      // (RFC 9112 6.3); llhttp says so only after the head, reject it before.
+      if ((p->flags & F_TRANSFER_ENCODING) != 0 && (p->flags & F_CHUNKED) == 0)
+        return self.fail(errc::bad_message);
     } else {
+      if (p->status_code < 100) return self.fail(errc::bad_message);
       self.response.status = static_cast<http::status>(p->status_code);
       self.response.version = v;
+      // llhttp 8 reads a body after 1xx, 204 and 304 when framing fields announce one; those
+      // responses never have one (RFC 9110 6.4.1), nor does the answer to HEAD. Interim
+      // responses leave a pending HEAD expectation for the final response.
+      if (p->status_code >= 200 && self.expect_head) {
+        self.expect_head = false;
+        skip_body = true;
+      }
+      if (is_bodyless(self.response.status)) skip_body = true;
     }
     self.chunked = (p->flags & F_CHUNKED) != 0;
     if (!self.chunked && (p->flags & F_CONTENT_LENGTH) != 0) {
       self.content_length = p->content_length;
-      if (p->content_length > self.limits.max_body_size) return self.fail(errc::body_too_large);
+      if (!skip_body && p->content_length > self.limits.max_body_size)
+        return self.fail(errc::body_too_large);
     }
     self.keep_alive = llhttp_should_keep_alive(p) != 0;
     self.in_trailers = true;
     self.last = span::none;
-    if (self.mode == parser_mode::response && self.expect_head) {
-      // A HEAD response has no body whatever its framing says; the head is reported when
-      // the message end (which follows at once) pauses the parser.
-      self.expect_head = false;
+    // The trailer section gets a byte budget of its own.
+    self.header_bytes = 0;
+    if (skip_body) {
+      // Returning 1 tells llhttp there is no body; the head is reported when the message end
+      // (which follows at once) pauses the parser.
       return 1;
     }
     self.until_close = self.mode == parser_mode::response && !self.chunked &&
@@ -159,10 +212,27 @@ struct parser::impl {
     return HPE_PAUSED;
   }
 
+  static int on_chunk_header(llhttp_t* p) {
+    impl& self = of(p);
+    // Refuse an oversized chunk from its size line, before any of its data arrives.
+    if (p->content_length > self.limits.max_body_size - self.body_bytes)
+      return self.fail(errc::body_too_large);
+    self.chunk_remaining = p->content_length;
+    return 0;
+  }
+
   static int on_body(llhttp_t* p, const char* at, std::size_t length) {
     impl& self = of(p);
+    // llhttp flushes an open body span at the end of every input, empty or not; pausing on
+    // an empty piece would hand the caller a body event that consumed nothing, forever.
+    if (length == 0) return 0;
     self.body_bytes += length;
     if (self.body_bytes > self.limits.max_body_size) return self.fail(errc::body_too_large);
+    if (self.chunked) {
+      self.chunk_remaining -= length;
+      // Loose llhttp skips the two bytes after chunk data unchecked; `parse` checks them.
+      if (self.chunk_remaining == 0) self.crlf_pending = 2;
+    }
     self.body = {at, length};
     self.pending = parse_event::body;
     return HPE_PAUSED;
@@ -171,6 +241,7 @@ struct parser::impl {
   static int on_message_complete(llhttp_t* p) {
     impl& self = of(p);
     self.keep_alive = llhttp_should_keep_alive(p) != 0;
+    self.closed = !self.keep_alive && p->upgrade == 0;
     self.in_message = false;
     self.pending = parse_event::message_end;
     return HPE_PAUSED;
@@ -182,16 +253,30 @@ struct parser::impl {
       llhttp_settings_init(&s);
       s.on_message_begin = on_message_begin;
       s.on_url = on_url;
+      s.on_version = on_version;
       s.on_status = on_status;
       s.on_header_field = on_header_field;
       s.on_header_value = on_header_value;
       s.on_header_value_complete = on_header_value_complete;
       s.on_headers_complete = on_headers_complete;
+      s.on_chunk_header = on_chunk_header;
       s.on_body = on_body;
       s.on_message_complete = on_message_complete;
       return s;
     }();
     return instance;
+  }
+
+  result fail_now(errc e) noexcept {
+    failed = true;
+    failure = e;
+    return {parse_event::error, 0};
+  }
+
+  result end_deferred() noexcept {
+    deferred_end = false;
+    in_message = false;
+    return {parse_event::message_end, 0};
   }
 
   result error_result(llhttp_errno_t code, std::size_t consumed) noexcept {
@@ -211,8 +296,11 @@ struct parser::impl {
     if (code == HPE_PAUSED) {
       llhttp_resume(&llhttp);
       if (pending == parse_event::message_end && !head_reported) {
+        // A message without a body: report its head now and its end on the next call, and
+        // count it as in progress until then.
         head_reported = true;
         deferred_end = true;
+        in_message = true;
         return {parse_event::head, consumed};
       }
       return {pending, consumed};
@@ -234,23 +322,31 @@ parser& parser::operator=(parser&&) noexcept = default;
 parser::result parser::parse(std::string_view input) {
   impl& s = *impl_;
   if (s.failed) return {parse_event::error, 0};
-  if (s.deferred_end) {
-    s.deferred_end = false;
-    return {parse_event::message_end, 0};
-  }
+  if (s.deferred_end) return s.end_deferred();
   if (s.upgraded) return {parse_event::upgrade, 0};
+  if (s.closed) {
+    // Strict llhttp rejects data after a message that closes the connection, loose llhttp
+    // drops it silently; either way no message may follow.
+    for (char c : input)
+      if (c != '\r' && c != '\n') return s.fail_now(errc::bad_message);
+    return {parse_event::need_more, input.size()};
+  }
+  for (std::size_t i = 0; s.crlf_pending > 0 && i < input.size(); ++i, --s.crlf_pending) {
+    if (input[i] != "\r\n"[2 - s.crlf_pending]) return s.fail_now(errc::bad_message);
+  }
   s.pending = parse_event::need_more;
-  auto code = llhttp_execute(&s.llhttp, input.data(), input.size());
-  return s.conclude(code, input.data(), input.size());
+  // llhttp restarts an open span (a field name cut by the end of the last input) at the new
+  // data pointer, and a null one would lose it; an empty view may well carry a null pointer.
+  static constexpr char no_data = 0;
+  const char* data = input.data() != nullptr ? input.data() : &no_data;
+  auto code = llhttp_execute(&s.llhttp, data, input.size());
+  return s.conclude(code, data, input.size());
 }
 
 parser::result parser::finish() {
   impl& s = *impl_;
   if (s.failed) return {parse_event::error, 0};
-  if (s.deferred_end) {
-    s.deferred_end = false;
-    return {parse_event::message_end, 0};
-  }
+  if (s.deferred_end) return s.end_deferred();
   if (!s.in_message) return {parse_event::need_more, 0};
   s.pending = parse_event::need_more;
   auto code = llhttp_finish(&s.llhttp);

@@ -1,0 +1,19 @@
+#pragma once
+/// @file
+/// Turning "host:port" text into socket endpoints, for configuration and command lines.
+
+#include <asio/ip/tcp.hpp>
+#include <string_view>
+#include <vector>
+
+namespace gantry::net {
+
+/// Resolves "host:port", "[v6]:port" or ":port" (all interfaces) to the endpoints it names.
+/// Blocking: meant for start-up and configuration, not the request path.
+/// Throws `std::invalid_argument` naming the text when it is malformed or does not resolve.
+std::vector<asio::ip::tcp::endpoint> resolve(std::string_view host_port);
+
+/// Like `resolve`, but keeps only the first endpoint.
+asio::ip::tcp::endpoint resolve_one(std::string_view host_port);
+
+}  // namespace gantry::net

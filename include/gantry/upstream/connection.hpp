@@ -1,0 +1,27 @@
+#pragma once
+/// @file
+/// A connection to an upstream server, as the pool keeps it.
+
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+
+namespace gantry::upstream {
+
+/// A TCP connection to one endpoint plus what the pool needs to decide whether to reuse it.
+struct connection {
+  using clock = std::chrono::steady_clock;
+
+  explicit connection(asio::any_io_executor executor, std::uint32_t endpoint_index)
+      : socket{std::move(executor)}, endpoint{endpoint_index} {}
+
+  asio::ip::tcp::socket socket;
+  /// Index of the endpoint within its pool.
+  std::uint32_t endpoint;
+  /// Exchanges completed on this connection.
+  std::uint32_t exchanges = 0;
+  /// When the connection was returned to the pool.
+  clock::time_point idle_since{};
+};
+
+}  // namespace gantry::upstream

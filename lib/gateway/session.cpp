@@ -1,0 +1,596 @@
+#include "session.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <asio/buffer.hpp>
+#include <asio/write.hpp>
+
+#include "gantry/core/ascii.hpp"
+#include "gantry/core/async.hpp"
+#include "gantry/http/error.hpp"
+#include "gantry/http/hop_by_hop.hpp"
+#include "gantry/http/serializer.hpp"
+#include "worker.hpp"
+
+namespace gantry::detail {
+namespace {
+
+using core::use_tuple;
+using clock = session::clock;
+
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view via_value = "1.1 gantry";
+// Body pieces up to this size are copied next to what is already queued, so a small response
+// leaves in one write; bigger pieces are written straight from the read buffer.
+constexpr std::size_t coalesce_limit = 4096;
+// After answering "Connection: close", unread request bytes are drained this long so the
+// kernel does not reset the connection before the client has read the answer.
+constexpr std::chrono::milliseconds linger_time{1'000};
+
+std::error_code timed_out() noexcept { return std::make_error_code(std::errc::timed_out); }
+
+bool is_close(const std::error_code& ec) noexcept {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
+}
+
+// A pooled connection the upstream has closed, or that holds unexpected bytes, must not
+// carry a request whose body could not be replayed. One non-blocking peek tells.
+bool looks_reusable(asio::ip::tcp::socket& socket) noexcept {
+  char byte;
+  auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+session::session(worker& owner, asio::ip::tcp::socket client)
+    : owner_{owner},
+      client_{std::move(client)},
+      request_parser_{http::parser_mode::request, owner.options().client.request_limits},
+      response_parser_{http::parser_mode::response, owner.options().upstream.response_limits} {
+  std::error_code ec;
+  auto remote = client_.remote_endpoint(ec);
+  if (!ec) client_address_ = remote.address().to_string();
+  owner_.attach(*this);
+}
+
+session::~session() {
+  release_upstream(false);
+  return_buffers();
+  owner_.detach(*this);
+}
+
+asio::awaitable<void> session::run() {
+  while (co_await read_request_head()) {
+    ++requests_served_;
+    if (co_await exchange() == after::close) break;
+    // An idle connection holds no buffers: thousands of keep-alive clients cost little.
+    if (from_client_.empty()) return_buffers();
+  }
+  // Half-close, then drain what the client still sends until it closes too (bounded).
+  std::error_code ec;
+  client_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (!ec && !client_timed_out_) {
+    phase_ = phase::idle;
+    client_deadline_ = clock::now() + linger_time;
+    std::array<char, 2048> sink;
+    for (std::size_t drained = 0; drained < 64 * 1024;) {
+      auto [read_ec, n] = co_await client_.async_read_some(asio::buffer(sink), use_tuple);
+      if (read_ec) break;
+      drained += n;
+    }
+  }
+  client_.close(ec);
+}
+
+asio::awaitable<bool> session::read_request_head() {
+  const auto& options = owner_.options().client;
+  if (from_client_.empty()) {
+    if (owner_.draining()) co_return false;
+    phase_ = phase::idle;
+    client_deadline_ = clock::now() + options.keepalive_timeout;
+  } else {
+    phase_ = phase::reading_head;
+    client_deadline_ = clock::now() + options.request_head_timeout;
+  }
+  for (;;) {
+    if (from_client_.has_storage()) {
+      auto step = request_parser_.parse(from_client_.readable());
+      from_client_.consume(step.consumed);
+      switch (step.event) {
+        case http::parse_event::head:
+          phase_ = phase::exchanging;
+          co_return true;
+        case http::parse_event::need_more:
+          break;
+        case http::parse_event::error:
+          co_await respond_local(
+              http::status_for(static_cast<http::errc>(request_parser_.error().value())));
+          co_return false;
+        default:  // upgrade: the previous request asked to switch protocols; we do not.
+          co_return false;
+      }
+    } else {
+      // Wait for the request before taking a buffer for it.
+      auto [ec] = co_await client_.async_wait(asio::socket_base::wait_read, use_tuple);
+      if (ec) co_return false;
+      ensure_buffers();
+    }
+    if (auto ec = co_await read_client()) {
+      if (client_timed_out_ && phase_ == phase::reading_head)
+        co_await respond_local(http::status::request_timeout);
+      co_return false;
+    }
+    if (phase_ == phase::idle) {
+      phase_ = phase::reading_head;
+      client_deadline_ = clock::now() + options.request_head_timeout;
+    }
+  }
+}
+
+asio::awaitable<session::after> session::exchange() {
+  http::request& req = request_parser_.request();
+  const auto& client_options = owner_.options().client;
+  client_deadline_ = clock::time_point::max();
+  upstream_timed_out_ = false;
+  response_started_ = false;
+
+  if (req.method == http::method::connect) {
+    co_await respond_local(http::status::method_not_allowed);
+    co_return after::close;
+  }
+  const bool has_body =
+      request_parser_.chunked() || request_parser_.content_length().value_or(0) > 0;
+  bool close_after = !request_parser_.keep_alive() || owner_.draining() ||
+                     (client_options.max_requests_per_connection != 0 &&
+                      requests_served_ >= client_options.max_requests_per_connection);
+  // An upgrade is not forwarded (Upgrade is hop-by-hop); what follows its head is another
+  // protocol, so the connection ends with this exchange.
+  if (auto connection = req.fields.get("Connection");
+      connection && core::list_contains(*connection, "upgrade"))
+    close_after = true;
+  bool expect_continue = false;
+  if (auto expect = req.fields.get("Expect")) {
+    if (!core::iequals(core::trim_ows(*expect), "100-continue")) {
+      co_await respond_local(http::status::expectation_failed);
+      co_return after::close;
+    }
+    expect_continue = has_body && req.version == http::http_1_1;
+  }
+
+  const snapshot& config = owner_.config();
+  const upstream::cluster& cluster = config.clusters.front();
+  const std::size_t pick = owner_.balancer(0).pick(cluster.endpoints.size());
+  endpoint_ = config.first_endpoint.front() + static_cast<std::uint32_t>(pick);
+  prepare_upstream_head(cluster.endpoints[pick].name);
+  ensure_buffers();
+
+  // Answering "100 Continue" ourselves (as Envoy does by default) keeps the client from
+  // waiting on an upstream that may never send one; Expect is not forwarded.
+  bool continue_due = expect_continue;
+  bool body_started = false;
+  bool request_complete = false;
+  for (int attempt = 0;; ++attempt) {
+    const bool may_retry = attempt == 0;
+    if (attempt > 0) {
+      out_.clear();
+      http::serialize_head(req, out_);
+    }
+    if (may_retry) upstream_ = owner_.pool().take_idle(endpoint_, clock::now());
+    const bool reused = upstream_ != nullptr;
+    if (reused && has_body && !looks_reusable(upstream_->socket)) {
+      release_upstream(false);
+      continue;
+    }
+    if (!reused) {
+      upstream_ = owner_.pool().make_connection(endpoint_);
+      if (auto ec = co_await connect(*upstream_, cluster.endpoints[pick].address)) {
+        release_upstream(false);
+        co_await respond_local(ec == timed_out() ? http::status::gateway_timeout
+                                                 : http::status::bad_gateway);
+        co_return after::close;
+      }
+    }
+
+    auto sent = co_await send_request(continue_due, body_started, request_complete);
+    if (sent == send_result::upstream_failed && reused && !body_started) {
+      release_upstream(false);
+      continue;  // the pooled connection was dead; once more on a fresh one
+    }
+    switch (sent) {
+      case send_result::ok:
+        break;
+      case send_result::upstream_failed:
+      case send_result::upstream_timed_out:
+        release_upstream(false);
+        co_await respond_local(sent == send_result::upstream_timed_out
+                                   ? http::status::gateway_timeout
+                                   : http::status::bad_gateway);
+        co_return after::close;
+      case send_result::client_failed:
+        release_upstream(false);
+        co_return after::close;
+      case send_result::client_timed_out:
+        release_upstream(false);
+        co_await respond_local(http::status::request_timeout);
+        co_return after::close;
+      case send_result::bad_body:
+        release_upstream(false);
+        co_await respond_local(
+            http::status_for(static_cast<http::errc>(request_parser_.error().value())));
+        co_return after::close;
+    }
+
+    auto outcome = co_await relay_response(close_after, reused && !body_started);
+    if (outcome) co_return *outcome;
+    release_upstream(false);  // nothing came back on a reused connection: retry
+  }
+}
+
+asio::awaitable<std::error_code> session::connect(upstream::connection& conn,
+                                                  const asio::ip::tcp::endpoint& address) {
+  upstream_deadline_ = clock::now() + owner_.options().upstream.connect_timeout;
+  auto [ec] = co_await conn.socket.async_connect(address, use_tuple);
+  upstream_deadline_ = clock::time_point::max();
+  if (upstream_timed_out_) co_return timed_out();
+  if (!ec) conn.socket.set_option(asio::ip::tcp::no_delay{true}, ec);
+  co_return ec;
+}
+
+asio::awaitable<session::send_result> session::send_request(bool& continue_due,
+                                                            bool& body_started,
+                                                            bool& request_complete) {
+  const bool chunked = request_parser_.chunked();
+  if (request_complete) {  // a retry of a request without body: the head is all there is
+    auto ec = co_await write_upstream(out_);
+    out_.clear();
+    if (ec) co_return ec == timed_out() ? send_result::upstream_timed_out
+                                        : send_result::upstream_failed;
+    co_return send_result::ok;
+  }
+  const auto body_timeout = owner_.options().client.body_timeout;
+  for (;;) {
+    auto step = request_parser_.parse(from_client_.readable());
+    from_client_.consume(step.consumed);
+    switch (step.event) {
+      case http::parse_event::body: {
+        body_started = true;
+        std::string_view piece = request_parser_.body();
+        if (chunked) http::serialize_chunk_size(piece.size(), out_);
+        if (piece.size() <= coalesce_limit) {
+          out_.append(piece);
+        } else {
+          auto ec = co_await write_upstream(out_, piece);
+          out_.clear();
+          if (ec) co_return ec == timed_out() ? send_result::upstream_timed_out
+                                              : send_result::upstream_failed;
+        }
+        if (chunked) out_.append(http::chunk_terminator);
+        break;
+      }
+      case http::parse_event::message_end: {
+        request_complete = true;
+        if (chunked) http::serialize_last_chunk(request_parser_.trailers(), out_);
+        auto ec = co_await write_upstream(out_);
+        out_.clear();
+        if (ec) co_return ec == timed_out() ? send_result::upstream_timed_out
+                                            : send_result::upstream_failed;
+        co_return send_result::ok;
+      }
+      case http::parse_event::need_more: {
+        if (!out_.empty()) {
+          auto ec = co_await write_upstream(out_);
+          out_.clear();
+          if (ec) co_return ec == timed_out() ? send_result::upstream_timed_out
+                                              : send_result::upstream_failed;
+        }
+        if (continue_due) {
+          continue_due = false;
+          if (co_await write_client(continue_response)) co_return send_result::client_failed;
+        }
+        client_deadline_ = clock::now() + body_timeout;
+        auto ec = co_await read_client();
+        client_deadline_ = clock::time_point::max();
+        if (ec) co_return ec == timed_out() ? send_result::client_timed_out
+                                            : send_result::client_failed;
+        break;
+      }
+      default:
+        co_return send_result::bad_body;
+    }
+  }
+}
+
+asio::awaitable<std::optional<session::after>> session::relay_response(bool close_after,
+                                                                       bool may_retry) {
+  const http::request& req = request_parser_.request();
+  const bool head_request = req.method == http::method::head;
+  const auto response_timeout = owner_.options().upstream.response_timeout;
+  bool received_any = false;
+  bool interim = false;
+
+  // The head, after any interim (1xx) responses.
+  response_parser_.expect_head_response(head_request);
+  upstream_deadline_ = clock::now() + response_timeout;
+  for (;;) {
+    auto step = response_parser_.parse(from_upstream_.readable());
+    from_upstream_.consume(step.consumed);
+    if (step.event == http::parse_event::need_more) {
+      auto ec = co_await read_upstream();
+      if (!ec) {
+        received_any = true;
+        continue;
+      }
+      if (may_retry && !received_any && is_close(ec)) co_return std::nullopt;
+      release_upstream(false);
+      co_await respond_local(ec == timed_out() ? http::status::gateway_timeout
+                                               : http::status::bad_gateway);
+      co_return close_after ? after::close : after::keep_alive;
+    }
+    if (step.event == http::parse_event::message_end && interim) {
+      interim = false;
+      response_parser_.expect_head_response(head_request);
+      continue;
+    }
+    const auto status = static_cast<unsigned>(response_parser_.response().status);
+    // A malformed or oversized head, or a switch of protocols we never asked for (Upgrade
+    // is not forwarded), is the upstream's fault.
+    if (step.event != http::parse_event::head || status == 101) {
+      release_upstream(false);
+      co_await respond_local(http::status::bad_gateway);
+      co_return close_after ? after::close : after::keep_alive;
+    }
+    if (status >= 200) break;
+    interim = true;
+    if (status == 100) continue;  // it answers Expect, which the gateway answered itself
+    http::response& res = response_parser_.response();
+    http::remove_hop_by_hop(res.fields);
+    res.version = http::http_1_1;
+    out_.clear();
+    http::serialize_head(res, out_);
+    auto ec = co_await write_client(out_);
+    out_.clear();
+    if (ec) {
+      release_upstream(false);
+      co_return after::close;
+    }
+  }
+
+  // The body, streamed as it arrives.
+  bool chunked_out = false;
+  prepare_client_head(chunked_out, close_after);
+  response_started_ = true;
+  const auto body_timeout = owner_.options().client.body_timeout;
+  bool upstream_closed = false;
+  for (;;) {
+    auto step = upstream_closed ? response_parser_.finish()
+                                : response_parser_.parse(from_upstream_.readable());
+    from_upstream_.consume(step.consumed);
+    switch (step.event) {
+      case http::parse_event::body: {
+        std::string_view piece = response_parser_.body();
+        if (chunked_out) http::serialize_chunk_size(piece.size(), out_);
+        if (piece.size() <= coalesce_limit) {
+          out_.append(piece);
+        } else {
+          client_deadline_ = clock::now() + body_timeout;
+          auto ec = co_await write_client(out_, piece);
+          out_.clear();
+          if (ec) {
+            release_upstream(false);
+            co_return after::close;
+          }
+        }
+        if (chunked_out) out_.append(http::chunk_terminator);
+        break;
+      }
+      case http::parse_event::message_end: {
+        if (chunked_out) http::serialize_last_chunk(response_parser_.trailers(), out_);
+        const bool reusable = !upstream_closed && response_parser_.keep_alive() &&
+                              !response_parser_.body_until_close() && from_upstream_.empty();
+        release_upstream(reusable);
+        client_deadline_ = clock::now() + body_timeout;
+        auto ec = co_await write_client(out_);
+        client_deadline_ = clock::time_point::max();
+        out_.clear();
+        co_return (ec || close_after) ? after::close : after::keep_alive;
+      }
+      case http::parse_event::need_more: {
+        if (upstream_closed) break;  // finish() said nothing more is coming
+        if (!out_.empty()) {
+          client_deadline_ = clock::now() + body_timeout;
+          auto ec = co_await write_client(out_);
+          out_.clear();
+          if (ec) {
+            release_upstream(false);
+            co_return after::close;
+          }
+        }
+        upstream_deadline_ = clock::now() + response_timeout;
+        auto ec = co_await read_upstream();
+        if (ec == asio::error::eof) {
+          upstream_closed = true;
+        } else if (ec) {
+          release_upstream(false);  // cut mid-body: the client must not see a whole response
+          co_return after::close;
+        }
+        break;
+      }
+      default:
+        release_upstream(false);
+        co_return after::close;
+    }
+    if (upstream_closed && step.event == http::parse_event::need_more) {
+      release_upstream(false);
+      co_return after::close;
+    }
+  }
+}
+
+asio::awaitable<void> session::respond_local(http::status status) {
+  // Only when nothing of a response has gone out: otherwise the connection is just closed.
+  if (response_started_) co_return;
+  http::response res{status};
+  res.fields.add("Content-Type", "text/plain; charset=utf-8");
+  res.fields.add("Connection", "close");
+  std::string body;
+  body.append(std::to_string(static_cast<unsigned>(status)));
+  body.push_back(' ');
+  body.append(http::reason_phrase(status));
+  body.push_back('\n');
+  out_.clear();
+  http::serialize_response(std::move(res), body, out_);
+  if (phase_ == phase::exchanging && request_parser_.request().method == http::method::head)
+    out_.resize(out_.size() - body.size());
+  response_started_ = true;
+  client_deadline_ = clock::now() + owner_.options().client.body_timeout;
+  co_await write_client(out_);
+  out_.clear();
+}
+
+void session::prepare_upstream_head(std::string_view endpoint_name) {
+  http::request& req = request_parser_.request();
+  http::headers& fields = req.fields;
+  http::remove_hop_by_hop(fields);
+  fields.erase("Expect");
+  if (request_parser_.chunked()) fields.add("Transfer-Encoding", "chunked");
+  if (!fields.contains("Host")) fields.add("Host", endpoint_name);
+
+  // Values are copied before setting: set() may grow the buffer the views point into.
+  scratch_.clear();
+  if (auto prior = fields.get("X-Forwarded-For")) {
+    scratch_.append(*prior);
+    scratch_.append(", ");
+  }
+  scratch_.append(client_address_);
+  fields.set("X-Forwarded-For", scratch_);
+  fields.set("X-Forwarded-Proto", "http");
+  if (auto host = fields.get("Host")) {
+    scratch_.assign(*host);
+    fields.set("X-Forwarded-Host", scratch_);
+  }
+  fields.add("Via", via_value);
+  req.version = http::http_1_1;
+  out_.clear();
+  http::serialize_head(req, out_);
+}
+
+void session::prepare_client_head(bool& chunked_out, bool& close_after) {
+  const http::request& req = request_parser_.request();
+  http::response& res = response_parser_.response();
+  const bool client_1_0 = req.version == http::http_1_0;
+  http::remove_hop_by_hop(res.fields);
+  const bool bodyless = req.method == http::method::head || http::is_bodyless(res.status);
+  if (!bodyless && !response_parser_.content_length()) {
+    // Chunked or close-delimited upstream body: chunk it for HTTP/1.1 clients; an HTTP/1.0
+    // client learns where it ends from the close.
+    if (client_1_0) {
+      close_after = true;
+    } else {
+      res.fields.add("Transfer-Encoding", "chunked");
+      chunked_out = true;
+    }
+  }
+  res.fields.add("Via", via_value);
+  if (close_after) {
+    res.fields.add("Connection", "close");
+  } else if (client_1_0) {
+    res.fields.add("Connection", "keep-alive");
+  }
+  res.version = http::http_1_1;
+  out_.clear();
+  http::serialize_head(res, out_);
+}
+
+asio::awaitable<std::error_code> session::read_client() {
+  auto [ec, n] = co_await client_.async_read_some(from_client_.prepare(), use_tuple);
+  if (!ec) {
+    from_client_.commit(n);
+    co_return std::error_code{};
+  }
+  co_return client_timed_out_ ? timed_out() : ec;
+}
+
+asio::awaitable<std::error_code> session::read_upstream() {
+  auto [ec, n] = co_await upstream_->socket.async_read_some(from_upstream_.prepare(), use_tuple);
+  if (!ec) {
+    from_upstream_.commit(n);
+    co_return std::error_code{};
+  }
+  co_return upstream_timed_out_ ? timed_out() : ec;
+}
+
+asio::awaitable<std::error_code> session::write_client(std::string_view bytes,
+                                                       std::string_view more) {
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(bytes), asio::buffer(more)};
+  auto [ec, n] = co_await asio::async_write(client_, buffers, use_tuple);
+  if (ec && client_timed_out_) co_return timed_out();
+  co_return ec;
+}
+
+asio::awaitable<std::error_code> session::write_upstream(std::string_view bytes,
+                                                         std::string_view more) {
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(bytes), asio::buffer(more)};
+  upstream_deadline_ = clock::now() + owner_.options().upstream.response_timeout;
+  auto [ec, n] = co_await asio::async_write(upstream_->socket, buffers, use_tuple);
+  if (ec && upstream_timed_out_) co_return timed_out();
+  co_return ec;
+}
+
+void session::release_upstream(bool reusable) noexcept {
+  upstream_deadline_ = clock::time_point::max();
+  if (!reusable) {
+    from_upstream_.clear();
+    // A response cut short leaves the parser mid-message; start the next one afresh.
+    if (response_parser_.in_message() || response_parser_.error())
+      response_parser_ = http::parser{http::parser_mode::response,
+                                      owner_.options().upstream.response_limits};
+  }
+  if (upstream_) owner_.pool().release(std::move(upstream_), reusable, clock::now());
+  upstream_timed_out_ = false;
+}
+
+void session::ensure_buffers() {
+  const std::size_t size = owner_.options().buffer_size;
+  if (!from_client_.has_storage()) from_client_ = io_buffer{owner_.take_buffer(), size};
+  if (phase_ == phase::exchanging && !from_upstream_.has_storage())
+    from_upstream_ = io_buffer{owner_.take_buffer(), size};
+}
+
+void session::return_buffers() noexcept {
+  if (from_upstream_.has_storage()) owner_.give_buffer(from_upstream_.release_storage());
+  if (from_client_.has_storage()) owner_.give_buffer(from_client_.release_storage());
+}
+
+void session::enforce_deadlines(clock::time_point now) noexcept {
+  std::error_code ignored;
+  if (now >= client_deadline_) {
+    client_deadline_ = clock::time_point::max();
+    client_timed_out_ = true;
+    // An idle connection just ends; otherwise the waiting coroutine wakes to answer 408 or
+    // to give up on a client that stopped reading.
+    if (phase_ == phase::idle)
+      client_.close(ignored);
+    else
+      client_.cancel(ignored);
+  }
+  if (now >= upstream_deadline_) {
+    upstream_deadline_ = clock::time_point::max();
+    upstream_timed_out_ = true;
+    if (upstream_) upstream_->socket.close(ignored);
+  }
+}
+
+void session::close_if_idle() noexcept {
+  if (phase_ == phase::idle) close();
+}
+
+void session::close() noexcept {
+  std::error_code ignored;
+  client_.close(ignored);
+  if (upstream_) upstream_->socket.close(ignored);
+}
+
+}  // namespace gantry::detail

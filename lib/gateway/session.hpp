@@ -1,0 +1,95 @@
+#pragma once
+// One client connection and the exchanges on it: read a request head, pick an upstream,
+// stream the request there and the response back, and do it again while keep-alive allows.
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "gantry/http/parser.hpp"
+#include "gantry/http/status.hpp"
+#include "gantry/upstream/connection.hpp"
+#include "io_buffer.hpp"
+
+namespace gantry::detail {
+
+class worker;
+
+class session {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  session(worker& owner, asio::ip::tcp::socket client);
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  asio::awaitable<void> run();
+
+  // Called by the worker's tick and on stop.
+  void enforce_deadlines(clock::time_point now) noexcept;
+  void close_if_idle() noexcept;
+  void close() noexcept;
+
+  session* prev = nullptr;  // the worker's intrusive list
+  session* next = nullptr;
+
+ private:
+  enum class phase : std::uint8_t { idle, reading_head, exchanging };
+  // What the connection does after an exchange.
+  enum class after : std::uint8_t { keep_alive, close };
+
+  // How sending a request to the upstream ended.
+  enum class send_result : std::uint8_t {
+    ok, upstream_failed, upstream_timed_out, client_failed, client_timed_out, bad_body,
+  };
+
+  asio::awaitable<bool> read_request_head();
+  asio::awaitable<after> exchange();
+  asio::awaitable<std::error_code> connect(upstream::connection& conn,
+                                           const asio::ip::tcp::endpoint& address);
+  asio::awaitable<send_result> send_request(bool& continue_due, bool& body_started,
+                                            bool& request_complete);
+  // nullopt: nothing came back on a reused connection and the request may be sent again.
+  asio::awaitable<std::optional<after>> relay_response(bool close_after, bool may_retry);
+  asio::awaitable<void> respond_local(http::status status);
+
+  void prepare_upstream_head(std::string_view endpoint_name);
+  void prepare_client_head(bool& chunked_out, bool& close_after);
+
+  asio::awaitable<std::error_code> read_client();
+  asio::awaitable<std::error_code> read_upstream();
+  asio::awaitable<std::error_code> write_client(std::string_view bytes,
+                                                std::string_view more = {});
+  asio::awaitable<std::error_code> write_upstream(std::string_view bytes,
+                                                  std::string_view more = {});
+  void release_upstream(bool reusable) noexcept;
+  void ensure_buffers();
+  void return_buffers() noexcept;
+
+
+  worker& owner_;
+  asio::ip::tcp::socket client_;
+  std::string client_address_;
+  http::parser request_parser_;
+  http::parser response_parser_;
+  io_buffer from_client_;
+  io_buffer from_upstream_;
+  std::string out_;      // bytes being assembled for the next write
+  std::string scratch_;  // for building header values
+  std::unique_ptr<upstream::connection> upstream_;
+  std::uint32_t endpoint_ = 0;
+  std::uint32_t requests_served_ = 0;
+  phase phase_ = phase::idle;
+  bool client_timed_out_ = false;
+  bool upstream_timed_out_ = false;
+  bool response_started_ = false;  // bytes of the response already reached the client
+  clock::time_point client_deadline_ = clock::time_point::max();
+  clock::time_point upstream_deadline_ = clock::time_point::max();
+};
+
+}  // namespace gantry::detail

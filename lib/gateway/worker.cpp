@@ -1,0 +1,142 @@
+#include "worker.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <exception>
+#include <fmt/core.h>
+
+#include "gantry/core/async.hpp"
+#include "session.hpp"
+
+namespace gantry::detail {
+namespace {
+
+using core::use_tuple;
+
+// Coroutines report errors as values; an exception here is a bug or memory exhaustion.
+// Say so and keep the worker serving.
+void report_exception(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    fmt::print(stderr, "gantry: connection ended by an exception: {}\n", ex.what());
+  } catch (...) {
+    fmt::print(stderr, "gantry: connection ended by an unknown exception\n");
+  }
+}
+
+}  // namespace
+
+worker::worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> config,
+               const gateway_options& options, std::size_t index)
+    : executor_{executor},
+      config_{std::move(config)},
+      options_{options},
+      pool_{executor, config_->endpoint_count, options.upstream.pool},
+      tick_timer_{executor},
+      slot_freed_{executor} {
+  // Workers start their balancers at different offsets so that together they spread load
+  // from the first request on.
+  for (std::size_t i = 0; i < config_->clusters.size(); ++i) balancers_.emplace_back(index);
+}
+
+worker::~worker() = default;
+
+void worker::start(asio::ip::tcp::acceptor acceptor) {
+  acceptor_.emplace(std::move(acceptor));
+  asio::co_spawn(executor_, accept_loop(), report_exception);
+  if (!ticking_) {
+    ticking_ = true;
+    asio::co_spawn(executor_, tick_loop(), report_exception);
+  }
+}
+
+void worker::stop() {
+  if (draining_) return;
+  draining_ = true;
+  drain_deadline_ = clock::now() + options_.drain_timeout;
+  std::error_code ignored;
+  if (acceptor_) acceptor_->close(ignored);
+  slot_freed_.cancel();
+  for (session* s = sessions_; s != nullptr; s = s->next) s->close_if_idle();
+  pool_.clear();
+}
+
+std::unique_ptr<char[]> worker::take_buffer() {
+  if (spare_buffers_.empty()) return std::make_unique<char[]>(options_.buffer_size);
+  auto buffer = std::move(spare_buffers_.back());
+  spare_buffers_.pop_back();
+  return buffer;
+}
+
+void worker::give_buffer(std::unique_ptr<char[]> buffer) {
+  // Keep enough spares for a burst, not a high-water mark's worth forever.
+  if (spare_buffers_.size() < 256) spare_buffers_.push_back(std::move(buffer));
+}
+
+void worker::attach(session& s) noexcept {
+  s.prev = nullptr;
+  s.next = sessions_;
+  if (sessions_ != nullptr) sessions_->prev = &s;
+  sessions_ = &s;
+  ++connection_count_;
+}
+
+void worker::detach(session& s) noexcept {
+  if (s.prev != nullptr) s.prev->next = s.next;
+  else sessions_ = s.next;
+  if (s.next != nullptr) s.next->prev = s.prev;
+  --connection_count_;
+  if (waiting_for_slot_) slot_freed_.cancel();
+}
+
+asio::awaitable<void> worker::accept_loop() {
+  for (;;) {
+    if (connection_count_ >= options_.client.max_connections) {
+      // Leave further clients in the kernel's accept queue until a connection ends.
+      waiting_for_slot_ = true;
+      slot_freed_.expires_at(asio::steady_timer::time_point::max());
+      co_await slot_freed_.async_wait(use_tuple);
+      waiting_for_slot_ = false;
+      if (draining_) co_return;
+      continue;
+    }
+    auto [ec, socket] = co_await acceptor_->async_accept(use_tuple);
+    if (ec) {
+      if (draining_ || !acceptor_->is_open()) co_return;
+      // Out of descriptors or a connection reset before accept: pause instead of spinning.
+      asio::steady_timer pause{executor_, std::chrono::milliseconds{50}};
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    std::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay{true}, ignored);
+    asio::co_spawn(executor_, serve(std::move(socket)), report_exception);
+  }
+}
+
+asio::awaitable<void> worker::serve(asio::ip::tcp::socket socket) {
+  session s{*this, std::move(socket)};
+  co_await s.run();
+}
+
+asio::awaitable<void> worker::tick_loop() {
+  for (;;) {
+    tick_timer_.expires_after(options_.timer_resolution);
+    co_await tick_timer_.async_wait(use_tuple);
+    const auto now = clock::now();
+    // Enforcing a deadline only closes or cancels sockets; sessions leave the list later,
+    // from their own coroutines, so walking the list here is safe.
+    for (session* s = sessions_; s != nullptr; s = s->next) s->enforce_deadlines(now);
+    if (draining_) {
+      if (now >= drain_deadline_)
+        for (session* s = sessions_; s != nullptr; s = s->next) s->close();
+      if (sessions_ == nullptr) break;
+    }
+    pool_.sweep(now);
+  }
+  pool_.clear();
+  ticking_ = false;
+}
+
+}  // namespace gantry::detail

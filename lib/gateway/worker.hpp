@@ -1,0 +1,77 @@
+#pragma once
+// One worker: a thread's share of the gateway. It owns its acceptor, its upstream pool, its
+// balancer positions and its connections; only its own thread touches any of them.
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "gantry/gateway/options.hpp"
+#include "gantry/upstream/pool.hpp"
+#include "gantry/upstream/round_robin.hpp"
+#include "snapshot.hpp"
+
+namespace gantry::detail {
+
+class session;
+
+class worker {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> config,
+         const gateway_options& options, std::size_t index);
+  ~worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  /// Starts accepting on `acceptor` and ticking deadlines. Call on the worker's thread.
+  void start(asio::ip::tcp::acceptor acceptor);
+  /// Stops accepting and drains. Call on the worker's thread.
+  void stop();
+
+  const gateway_options& options() const noexcept { return options_; }
+  const snapshot& config() const noexcept { return *config_; }
+  asio::any_io_executor executor() const noexcept { return executor_; }
+  upstream::pool& pool() noexcept { return pool_; }
+  upstream::round_robin& balancer(std::size_t cluster) noexcept { return balancers_[cluster]; }
+  bool draining() const noexcept { return draining_; }
+
+  // Read buffers are recycled through the worker so a request allocates none.
+  std::unique_ptr<char[]> take_buffer();
+  void give_buffer(std::unique_ptr<char[]> buffer);
+
+  // Sessions register themselves so the tick can enforce their deadlines and stop can
+  // close them.
+  void attach(session& s) noexcept;
+  void detach(session& s) noexcept;
+  std::size_t connection_count() const noexcept { return connection_count_; }
+
+ private:
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> tick_loop();
+  asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+
+  asio::any_io_executor executor_;
+  std::shared_ptr<const snapshot> config_;
+  const gateway_options& options_;
+  std::optional<asio::ip::tcp::acceptor> acceptor_;
+  upstream::pool pool_;
+  std::vector<upstream::round_robin> balancers_;
+  std::vector<std::unique_ptr<char[]>> spare_buffers_;
+  asio::steady_timer tick_timer_;
+  asio::steady_timer slot_freed_;
+  session* sessions_ = nullptr;  // intrusive list of live sessions
+  std::size_t connection_count_ = 0;
+  bool waiting_for_slot_ = false;
+  bool draining_ = false;
+  bool ticking_ = false;
+  clock::time_point drain_deadline_{};
+};
+
+}  // namespace gantry::detail

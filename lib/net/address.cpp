@@ -1,0 +1,40 @@
+#include "gantry/net/address.hpp"
+
+#include <asio/io_context.hpp>
+#include <stdexcept>
+#include <string>
+
+namespace gantry::net {
+
+std::vector<asio::ip::tcp::endpoint> resolve(std::string_view host_port) {
+  auto fail = [&](std::string_view why) {
+    return std::invalid_argument("bad address '" + std::string(host_port) + "': " +
+                                 std::string(why));
+  };
+  auto colon = host_port.rfind(':');
+  if (colon == std::string_view::npos) throw fail("expected HOST:PORT");
+  std::string host{host_port.substr(0, colon)};
+  std::string port{host_port.substr(colon + 1)};
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535)
+    throw fail("the port must be a number from 0 to 65535");
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "*") host = "0.0.0.0";
+
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver{io};
+  std::error_code ec;
+  auto results = resolver.resolve(host, port, asio::ip::tcp::resolver::numeric_service, ec);
+  if (ec) throw fail(ec.message());
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  if (endpoints.empty()) throw fail("no address found");
+  return endpoints;
+}
+
+asio::ip::tcp::endpoint resolve_one(std::string_view host_port) {
+  return resolve(host_port).front();
+}
+
+}  // namespace gantry::net

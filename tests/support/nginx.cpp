@@ -1,0 +1,197 @@
+#include "support/nginx.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "support/tcp_client.hpp"
+
+namespace gantry::testing {
+namespace {
+
+// Field names and the NGINX variables they log, in log order.
+const std::vector<std::pair<std::string, std::string>>& log_fields() {
+  static const std::vector<std::pair<std::string, std::string>> fields{
+      {"connection", "$connection"},
+      {"requests", "$connection_requests"},
+      {"method", "$request_method"},
+      {"uri", "$request_uri"},
+      {"status", "$status"},
+      {"xff", "$http_x_forwarded_for"},
+      {"xfp", "$http_x_forwarded_proto"},
+      {"xfh", "$http_x_forwarded_host"},
+      {"via", "$http_via"},
+      {"connection_header", "$http_connection"},
+      {"te", "$http_te"},
+      {"upgrade", "$http_upgrade"},
+      {"keep_alive", "$http_keep_alive"},
+      {"proxy_connection", "$http_proxy_connection"},
+      {"x_hop", "$http_x_hop"},
+      {"transfer_encoding", "$http_transfer_encoding"},
+      {"content_length", "$content_length"},
+      {"request_length", "$request_length"},
+      {"expect", "$http_expect"},
+      {"host", "$host"},
+      {"body_bytes_sent", "$body_bytes_sent"},
+  };
+  return fields;
+}
+
+// A listening socket on 127.0.0.1:0 that NGINX inherits (its NGINX environment variable):
+// the port is known before NGINX starts and connections queue until it accepts, so there is
+// neither a port race nor a need to poll for readiness.
+int listening_socket(std::uint16_t& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error{std::string{"socket: "} + std::strerror(errno)};
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(fd, 511) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw std::runtime_error{std::string{"listen: "} + std::strerror(e)};
+  }
+  port = ntohs(address.sin_port);
+  return fd;
+}
+
+std::string nginx_binary() {
+  const char* env = std::getenv("NGINX");
+  // NGINX is also the variable that carries inherited sockets: only take it as a path.
+  if (env && *env == '/') return env;
+  return "/usr/sbin/nginx";
+}
+
+}  // namespace
+
+nginx_server::nginx_server(nginx_options options) {
+  const auto& d = dir_.path();
+  std::string log_format;
+  for (const auto& [name, variable] : log_fields()) {
+    if (!log_format.empty()) log_format += "\\t";
+    log_format += name + "=" + variable;
+  }
+  std::string echo_body;
+  for (const auto& [name, variable] : log_fields()) echo_body += name + "=" + variable + "\\n";
+
+  if (options.big_file_size > 0) dir_.sparse_file("www/static/big.bin", options.big_file_size);
+  dir_.write("www/static/small.txt", "small static file\n");
+
+  int fd = listening_socket(port_);
+  std::ostringstream conf;
+  conf << "daemon off;\n"
+       << "master_process off;\n"
+       << "worker_processes 1;\n"
+       << "error_log " << (d / "error.log").string() << " notice;\n"
+       << "pid " << (d / "nginx.pid").string() << ";\n"
+       << "events { worker_connections 1024; }\n"
+       << "http {\n"
+       << "  client_body_temp_path " << (d / "client_body").string() << ";\n"
+       << "  proxy_temp_path " << (d / "proxy").string() << ";\n"
+       << "  fastcgi_temp_path " << (d / "fastcgi").string() << ";\n"
+       << "  uwsgi_temp_path " << (d / "uwsgi").string() << ";\n"
+       << "  scgi_temp_path " << (d / "scgi").string() << ";\n"
+       << "  log_format gantry \"" << log_format << "\";\n"
+       << "  access_log " << (d / "access.log").string() << " gantry;\n"
+       << "  default_type application/octet-stream;\n"
+       << "  sendfile on;\n"
+       << "  keepalive_timeout 60s;\n"
+       << "  keepalive_requests 1000;\n"
+       << "  client_max_body_size 0;\n"
+       << "  server {\n"
+       << "    listen 127.0.0.1:" << port_ << ";\n"
+       << "    server_name test;\n"
+       << "    location = /health { access_log off; return 200 \"ok\\n\"; }\n"
+       << "    location = /hello { return 200 \"hello from nginx\\n\"; }\n"
+       << "    location = /empty { return 204; }\n"
+       << "    location = /echo { add_header X-Nginx-Connection $connection; return 200 \""
+       << echo_body << "\"; }\n"
+       << "    location /few/ { keepalive_requests 3; return 200 \"few\\n\"; }\n"
+       << "    location = /upload { return 200 \"uploaded\\n\"; }\n"
+       << "    location /static/ { root " << (d / "www").string() << "; }\n"
+       << options.extra_server << "\n"
+       << "  }\n"
+       << "}\n";
+  auto conf_path = dir_.write("nginx.conf", conf.str());
+
+  spawn_options spawn;
+  spawn.argv = {nginx_binary(), "-p", d.string() + "/", "-c", conf_path.string(), "-e",
+                (d / "error.log").string()};
+  spawn.env = {"NGINX=3;"};
+  spawn.pass_fds = {fd};
+  try {
+    process_ = std::make_unique<child_process>(spawn);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+
+  // Ready when it answers.
+  auto ready = after(std::chrono::seconds{10});
+  tcp_client probe{port_, ready};
+  probe.send(make_request("GET", "/health"), ready);
+  auto response = probe.read_response(ready);
+  if (response.status() != 200) {
+    process_->kill();
+    throw std::runtime_error{"nginx did not start: " + response.summary() + "\n" +
+                             process_->stderr_text() + error_log()};
+  }
+}
+
+nginx_server::~nginx_server() {
+  if (process_ && process_->send_signal(SIGTERM)) {
+    if (!process_->wait(after(std::chrono::seconds{5}))) process_->kill();
+  }
+}
+
+std::string nginx_server::address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+std::vector<access_entry> nginx_server::access_log() const {
+  std::vector<access_entry> entries;
+  std::istringstream in{read_file(dir_ / "access.log")};
+  std::string line;
+  while (std::getline(in, line)) {
+    access_entry entry;
+    std::size_t start = 0;
+    while (start <= line.size()) {
+      auto end = line.find('\t', start);
+      if (end == std::string::npos) end = line.size();
+      auto item = line.substr(start, end - start);
+      auto eq = item.find('=');
+      if (eq != std::string::npos) entry[item.substr(0, eq)] = item.substr(eq + 1);
+      start = end + 1;
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+bool nginx_server::wait_for_access_log(std::size_t n, deadline d) const {
+  return eventually([&] { return access_log().size() >= n; }, d);
+}
+
+std::string nginx_server::error_log() const { return read_file(dir_ / "error.log"); }
+
+std::size_t distinct(const std::vector<access_entry>& entries, const std::string& field) {
+  std::set<std::string> values;
+  for (const auto& e : entries) {
+    auto it = e.find(field);
+    values.insert(it == e.end() ? std::string{} : it->second);
+  }
+  return values.size();
+}
+
+}  // namespace gantry::testing
