@@ -66,8 +66,6 @@ asio::awaitable<void> session::run() {
   while (co_await read_request_head()) {
     ++requests_served_;
     if (co_await exchange() == after::close) break;
-    // An idle connection holds no buffers: thousands of keep-alive clients cost little.
-    if (from_client_.empty()) return_buffers();
   }
   // Half-close, then drain what the client still sends until it closes too (bounded).
   std::error_code ec;
@@ -113,9 +111,6 @@ asio::awaitable<bool> session::read_request_head() {
           co_return false;
       }
     } else {
-      // Wait for the request before taking a buffer for it.
-      auto [ec] = co_await client_.async_wait(asio::socket_base::wait_read, use_tuple);
-      if (ec) co_return false;
       ensure_buffers();
     }
     if (auto ec = co_await read_client()) {

@@ -1,0 +1,167 @@
+// The gateway as a host program embeds it: real sockets on loopback, in-process upstream.
+#include "gantry/gateway/gateway.hpp"
+
+#include <doctest/doctest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+#include <string>
+#include <thread>
+
+#include "gantry/core/async.hpp"
+#include "gantry/http/parser.hpp"
+#include "gantry/http/serializer.hpp"
+#include "gantry/net/listener.hpp"
+
+using namespace std::chrono_literals;
+using gantry::core::use_tuple;
+
+namespace {
+
+// An upstream that answers every request with "ok" and counts its connections.
+struct counting_upstream {
+  asio::ip::tcp::acceptor acceptor;
+  int connections = 0;
+  int requests = 0;
+
+  explicit counting_upstream(asio::io_context& io)
+      : acceptor{gantry::net::make_listener(io.get_executor(),
+                                            {asio::ip::make_address("127.0.0.1"), 0},
+                                            {.reuse_port = false})} {
+    asio::co_spawn(io, accept_loop(), asio::detached);
+  }
+
+  std::string address() const {
+    return "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+      if (ec) co_return;
+      ++connections;
+      asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> serve(asio::ip::tcp::socket socket) {
+    gantry::http::parser parser{gantry::http::parser_mode::request};
+    char buffer[4096];
+    std::string_view pending;
+    for (;;) {
+      auto step = parser.parse(pending);
+      pending.remove_prefix(step.consumed);
+      if (step.event == gantry::http::parse_event::need_more) {
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), use_tuple);
+        if (ec) co_return;
+        pending = {buffer, n};
+      } else if (step.event == gantry::http::parse_event::message_end) {
+        ++requests;
+        std::string out;
+        gantry::http::serialize_response(gantry::http::response{}, "ok", out);
+        co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+      } else if (step.event == gantry::http::parse_event::error) {
+        co_return;
+      }
+    }
+  }
+};
+
+// Sends `count` GETs on one connection and returns the bodies joined by '|'.
+std::string get_many(asio::ip::tcp::endpoint gateway, int count) {
+  asio::io_context io;
+  asio::ip::tcp::socket socket{io};
+  socket.connect(gateway);
+  gantry::http::parser parser{gantry::http::parser_mode::response};
+  std::string bodies;
+  char buffer[4096];
+  for (int i = 0; i < count; ++i) {
+    std::string request = "GET /item/" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
+    asio::write(socket, asio::buffer(request));
+    std::string_view pending;
+    for (bool done = false; !done;) {
+      auto step = parser.parse(pending);
+      pending.remove_prefix(step.consumed);
+      switch (step.event) {
+        case gantry::http::parse_event::need_more:
+          pending = {buffer, socket.read_some(asio::buffer(buffer))};
+          break;
+        case gantry::http::parse_event::body:
+          bodies.append(parser.body());
+          break;
+        case gantry::http::parse_event::message_end:
+          bodies.push_back('|');
+          done = true;
+          break;
+        case gantry::http::parse_event::head:
+          break;
+        default:
+          return "parse error";
+      }
+    }
+  }
+  return bodies;
+}
+
+}  // namespace
+
+TEST_CASE("a gateway on the host's io_context proxies and reuses its upstream connection") {
+  asio::io_context io;
+  counting_upstream upstream{io};
+  gantry::gateway gw{io};
+  gw.cluster("backend", {upstream.address()});
+  auto bound = gw.listen("127.0.0.1:0");
+  REQUIRE(bound.port() != 0);
+
+  std::string bodies;
+  std::thread client{[&] {
+    bodies = get_many(bound, 3);
+    asio::post(io, [&] {
+      gw.stop();
+      upstream.acceptor.close();
+    });
+  }};
+  io.run_for(10s);
+  client.join();
+
+  CHECK(bodies == "ok|ok|ok|");
+  CHECK(upstream.requests == 3);
+  CHECK(upstream.connections == 1);
+  CHECK(io.stopped());  // stop() drained everything, so run() ran out of work
+}
+
+TEST_CASE("a gateway with workers of its own serves on every worker and stops cleanly") {
+  asio::io_context upstream_io;
+  counting_upstream upstream{upstream_io};
+  std::thread upstream_thread{[&] { upstream_io.run_for(20s); }};
+
+  gantry::gateway gw{gantry::gateway_options{.workers = 2}};
+  gw.cluster("backend", {upstream.address()});
+  auto bound = gw.listen("127.0.0.1:0");
+  gw.start();
+  for (int i = 0; i < 8; ++i) CHECK(get_many(bound, 2) == "ok|ok|");
+  gw.stop();
+  gw.wait();
+
+  asio::io_context probe;
+  asio::ip::tcp::socket socket{probe};
+  std::error_code ec;
+  socket.connect(bound, ec);
+  CHECK(ec);  // no worker listens any more
+
+  asio::post(upstream_io, [&] { upstream.acceptor.close(); upstream_io.stop(); });
+  upstream_thread.join();
+  CHECK(upstream.requests == 16);
+}
+
+TEST_CASE("declaring the gateway wrong is a clear error") {
+  asio::io_context io;
+  gantry::gateway gw{io};
+  CHECK_THROWS_WITH_AS(gw.listen("127.0.0.1:0"), doctest::Contains("cluster"), std::logic_error);
+  CHECK_THROWS_WITH_AS(gw.cluster("x", {"nonsense"}), doctest::Contains("'x'"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(gw.cluster("empty", {}), std::invalid_argument);
+}
