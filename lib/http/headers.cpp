@@ -1,12 +1,33 @@
 #include "gantry/http/headers.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <string>
 
 #include "gantry/core/ascii.hpp"
 
 namespace gantry::http {
+namespace {
+
+// True when `s` views bytes of `storage`, as views that `get` or iteration handed out do.
+bool views_into(const std::string& storage, std::string_view s) noexcept {
+  std::less_equal<const char*> le;
+  return !s.empty() && le(storage.data(), s.data()) &&
+         le(s.data() + s.size(), storage.data() + storage.size());
+}
+
+}  // namespace
 
 void headers::add(std::string_view name, std::string_view value) {
+  if (views_into(storage_, name) || views_into(storage_, value)) {
+    // Appending may reallocate storage_ and leave such a view dangling: copy first, so that
+    // `h.add("X-Copy", *h.get("X-Original"))` works.
+    std::string copy{name};
+    copy.append(value);
+    std::string_view both{copy};
+    add(both.substr(0, name.size()), both.substr(name.size()));
+    return;
+  }
   entry e{};
   e.name_offset = static_cast<std::uint32_t>(storage_.size());
   e.name_length = static_cast<std::uint32_t>(name.size());
@@ -18,6 +39,13 @@ void headers::add(std::string_view name, std::string_view value) {
 }
 
 void headers::set(std::string_view name, std::string_view value) {
+  if (views_into(storage_, name) || views_into(storage_, value)) {
+    std::string copy{name};
+    copy.append(value);
+    std::string_view both{copy};
+    set(both.substr(0, name.size()), both.substr(name.size()));
+    return;
+  }
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     if (!core::iequals(at(i).name, name)) continue;
     // Overwrite in place when it fits, so repeated sets do not grow the buffer.
@@ -29,12 +57,11 @@ void headers::set(std::string_view name, std::string_view value) {
       storage_.append(value);
     }
     e.value_length = static_cast<std::uint32_t>(value.size());
-    auto rest = std::remove_if(entries_.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                               entries_.end(), [&](const entry& other) {
-                                 return core::iequals(
-                                     {storage_.data() + other.name_offset, other.name_length},
-                                     name);
-                               });
+    auto rest = std::remove_if(
+        entries_.begin() + static_cast<std::ptrdiff_t>(i) + 1, entries_.end(),
+        [&](const entry& other) {
+          return core::iequals({storage_.data() + other.name_offset, other.name_length}, name);
+        });
     entries_.erase(rest, entries_.end());
     return;
   }

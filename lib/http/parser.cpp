@@ -23,6 +23,8 @@ struct parser::impl {
   errc failure{};
   parse_event pending = parse_event::need_more;
   span last = span::none;
+  // Bytes of the name of the field being read.
+  std::size_t name_length = 0;
   bool failed = false;
   bool upgraded = false;
   bool in_message = false;
@@ -48,8 +50,7 @@ struct parser::impl {
   std::uint8_t version_length = 0;
 
   impl(parser_mode m, parser_limits l) : mode{m}, limits{l} {
-    llhttp_init(&llhttp, m == parser_mode::request ? HTTP_REQUEST : HTTP_RESPONSE,
-                &settings());
+    llhttp_init(&llhttp, m == parser_mode::request ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
     llhttp.data = this;
   }
 
@@ -135,10 +136,12 @@ struct parser::impl {
     header_builder builder{self.current_fields()};
     if (self.last == span::field) {
       builder.append_name({at, length});
+      self.name_length += length;
     } else {
       if (builder.target.size() >= self.limits.max_field_count)
         return self.fail(errc::too_many_fields);
       builder.begin_field({at, length});
+      self.name_length = length;
     }
     self.last = span::field;
     return 0;
@@ -146,6 +149,8 @@ struct parser::impl {
 
   static int on_header_value(llhttp_t* p, const char* at, std::size_t length) {
     impl& self = of(p);
+    // llhttp reports ": value" as a field with an empty name; a field name is a token.
+    if (self.last == span::none || self.name_length == 0) return self.fail(errc::bad_message);
     if (!self.charge(length)) return self.fail(errc::header_section_too_large);
     header_builder builder{self.current_fields()};
     if (self.last == span::value) {
@@ -159,6 +164,7 @@ struct parser::impl {
 
   static int on_header_value_complete(llhttp_t* p) {
     impl& self = of(p);
+    if (self.last == span::none || self.name_length == 0) return self.fail(errc::bad_message);
     header_builder{self.current_fields()}.end_value();
     self.last = span::none;
     return 0;

@@ -20,9 +20,10 @@ namespace gantry::http {
 /// `status_for` is the status to answer with. Defaults follow common practice: NGINX allows
 /// 8 KiB request lines and Envoy 60 KiB of headers and 100 fields.
 struct parser_limits {
-  std::size_t max_target_length = 8 * 1024;          // 414 past this
-  std::size_t max_header_section = 64 * 1024;        // 431 past this, names + values
-  std::size_t max_field_count = 100;                 // 431 past this
+  std::size_t max_target_length = 8 * 1024;    // 414 past this
+  std::size_t max_header_section = 64 * 1024;  // 431 past this, names + values (+ reason);
+                                               // trailers get a budget of their own
+  std::size_t max_field_count = 100;           // 431 past this
   std::uint64_t max_body_size = std::numeric_limits<std::uint64_t>::max();  // 413 past this
 };
 
@@ -33,7 +34,8 @@ enum class parse_event : std::uint8_t {
   body,         ///< `body()` holds the next piece of body, a view into the input.
   message_end,  ///< The message (and any trailers) is complete.
   upgrade,      ///< The message asked to switch protocols (or was CONNECT); bytes after the
-                ///< head belong to the new protocol and are not consumed.
+                ///< head belong to the new protocol and are not consumed. Comes after the
+                ///< message's `message_end`; every later `parse` reports it again.
   error,        ///< Parsing failed; `error()` says why. The connection must be closed.
 };
 
@@ -44,8 +46,11 @@ enum class parser_mode : std::uint8_t { request, response };
 /// no copy of body bytes: a body piece is a view into the caller's input.
 ///
 /// Feed it any split of the input: `parse` consumes what it can and reports the first event.
-/// Unconsumed input must be fed again (after the caller has dealt with the event). After
-/// `message_end` the parser is ready for the next pipelined message on the same connection.
+/// Unconsumed input must be fed again (after the caller has dealt with the event), and the
+/// caller keeps calling `parse` until it returns `need_more`, even with an empty rest: a
+/// message can end without consuming a byte. After `message_end` the parser is ready for the
+/// next pipelined message on the same connection, unless `keep_alive()` is false: then any
+/// further input other than line breaks is an error.
 ///
 /// ```
 /// gantry::http::parser p{gantry::http::parser_mode::request};
@@ -55,7 +60,9 @@ enum class parser_mode : std::uint8_t { request, response };
 /// r = p.parse(in);                 // r.event == parse_event::message_end
 /// ```
 ///
-/// Lenient modes of llhttp are never enabled: what RFC 9112 forbids is an error here.
+/// Lenient modes of llhttp are never enabled: what RFC 9112 forbids is an error here. The
+/// parser itself also rejects what llhttp accepts unless built with LLHTTP_STRICT_MODE:
+/// whitespace in field names, chunk data not followed by CRLF, controls in the target.
 class parser {
  public:
   struct result {

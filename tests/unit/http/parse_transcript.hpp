@@ -36,7 +36,7 @@ struct message_record {
   // The head, as seen at the `head` event.
   std::string method;  // request mode
   std::string target;
-  int status = 0;      // response mode
+  int status = 0;  // response mode
   std::string reason;
   int major = 0;
   int minor = 0;
@@ -84,19 +84,31 @@ inline std::ostream& operator<<(std::ostream& os, const transcript& t) {
   for (std::size_t i = 0; i < t.messages.size(); ++i) {
     const message_record& m = t.messages[i];
     os << "\n  message " << i << ": ";
-    if (!m.method.empty()) os << m.method << ' ' << m.target;
-    else os << m.status << " '" << m.reason << '\'';
+    if (!m.method.empty())
+      os << m.method << ' ' << m.target;
+    else
+      os << m.status << " '" << m.reason << '\'';
     os << " HTTP/" << m.major << '.' << m.minor << " fields=" << m.fields
        << " chunked=" << m.chunked << " content_length="
        << (m.content_length ? std::to_string(*m.content_length) : std::string{"-"})
-       << " until_close=" << m.body_until_close << " keep_alive=" << m.keep_alive_at_head
-       << '/' << m.keep_alive_at_end << " body='" << m.body << "' trailers=" << m.trailers
+       << " until_close=" << m.body_until_close << " keep_alive=" << m.keep_alive_at_head << '/'
+       << m.keep_alive_at_end << " body='" << m.body << "' trailers=" << m.trailers
        << " ended=" << m.ended;
   }
   os << "\n  error: " << (t.error ? t.error.message() : std::string{"none"});
   if (t.upgraded) os << "\n  upgraded, then '" << t.after_upgrade << '\'';
   for (const auto& v : t.violations) os << "\n  VIOLATION: " << v;
   return os << '\n';
+}
+
+/// The events of `t` as one line, e.g. "head@38 body end@43": easy to compare and to read.
+inline std::string events_of(const transcript& t) {
+  std::string out;
+  for (const auto& e : t.events) {
+    if (!out.empty()) out += ' ';
+    out += e;
+  }
+  return out;
 }
 
 /// How to drive the parser.
@@ -287,8 +299,7 @@ inline transcript parse_all(std::string_view input, const drive_options& options
 /// Parses `input` split in two at `at`.
 inline transcript parse_split(std::string_view input, std::size_t at,
                               const drive_options& options = {}) {
-  return parse_pieces({std::string{input.substr(0, at)}, std::string{input.substr(at)}},
-                      options);
+  return parse_pieces({std::string{input.substr(0, at)}, std::string{input.substr(at)}}, options);
 }
 
 /// Parses `input` one byte per call.
