@@ -145,6 +145,10 @@ int main(int argc, char** argv) {
       demo_thread = std::thread{[&] { demo_io.run(); }};
     }
 
+    // Signals are caught before anyone can learn the address and send one.
+    asio::io_context signals_io;
+    asio::signal_set signals{signals_io, SIGINT, SIGTERM};
+
     gantry::gateway gw{cmd.options};
     gw.cluster("default", cmd.upstreams);
     auto bound = gw.listen(cmd.listen);
@@ -158,8 +162,6 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);
 
-    asio::io_context signals_io;
-    asio::signal_set signals{signals_io, SIGINT, SIGTERM};
     signals.async_wait([&](std::error_code ec, int) {
       if (ec) return;
       if (!cmd.quiet) fmt::print("gantryd: stopping, draining in-flight requests\n");

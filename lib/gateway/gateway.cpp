@@ -17,7 +17,7 @@ struct gateway::state {
   asio::io_context* host = nullptr;
   std::shared_ptr<detail::snapshot> config = std::make_shared<detail::snapshot>();
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // own-thread mode
-  std::vector<std::unique_ptr<detail::worker>> workers;
+  std::vector<std::shared_ptr<detail::worker>> workers;
   std::vector<asio::ip::tcp::acceptor> pending_acceptors;  // bound, waiting for start()
   std::vector<std::thread> threads;
   bool listening = false;
@@ -41,6 +41,10 @@ gateway::~gateway() {
     stop();
     wait();
   }
+  // On a host context, whatever still runs ends now; the host destroys the gateway on the
+  // context's thread (or after the context stopped), as with any Asio object.
+  if (state_->host != nullptr)
+    for (auto& w : state_->workers) w->abort();
 }
 
 gateway& gateway::cluster(std::string name, const std::vector<std::string>& endpoints) {
@@ -62,7 +66,7 @@ asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
     auto acceptor = net::make_listener(s.host->get_executor(), requested);
     auto bound = acceptor.local_endpoint();
     s.workers.push_back(
-        std::make_unique<detail::worker>(s.host->get_executor(), config, s.options, 0));
+        std::make_shared<detail::worker>(s.host->get_executor(), config, s.options, 0));
     s.workers.back()->start(std::move(acceptor));
     s.listening = true;
     return bound;
@@ -75,7 +79,7 @@ asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
     auto executor = s.contexts.back()->get_executor();
     s.pending_acceptors.push_back(net::make_listener(executor, bound));
     if (i == 0) bound = s.pending_acceptors.back().local_endpoint();
-    s.workers.push_back(std::make_unique<detail::worker>(executor, config, s.options, i));
+    s.workers.push_back(std::make_shared<detail::worker>(executor, config, s.options, i));
   }
   s.listening = true;
   return bound;
@@ -87,7 +91,7 @@ void gateway::start() {
   if (!s.listening) throw std::logic_error("gateway: listen() before start()");
   if (!s.threads.empty()) return;
   for (std::size_t i = 0; i < s.workers.size(); ++i) {
-    detail::worker* w = s.workers[i].get();
+    auto w = s.workers[i];
     asio::post(*s.contexts[i], [w, acceptor = std::move(s.pending_acceptors[i])]() mutable {
       w->start(std::move(acceptor));
     });
@@ -97,10 +101,8 @@ void gateway::start() {
 }
 
 void gateway::stop() {
-  for (auto& w : state_->workers) {
-    detail::worker* target = w.get();
-    asio::post(target->executor(), [target] { target->stop(); });
-  }
+  for (auto& w : state_->workers)
+    asio::post(w->executor(), [target = w] { target->stop(); });
 }
 
 void gateway::wait() {

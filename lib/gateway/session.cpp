@@ -5,6 +5,7 @@
 #include <array>
 #include <asio/buffer.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 
 #include "gantry/core/ascii.hpp"
 #include "gantry/core/async.hpp"
@@ -35,12 +36,30 @@ bool is_close(const std::error_code& ec) noexcept {
          ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
 }
 
-// A pooled connection the upstream has closed, or that holds unexpected bytes, must not
-// carry a request whose body could not be replayed. One non-blocking peek tells.
+// A pooled connection the upstream has closed, or on which it sent bytes nobody asked for,
+// must not carry the next request: the bytes would be taken for its response. One
+// non-blocking peek tells.
 bool looks_reusable(asio::ip::tcp::socket& socket) noexcept {
   char byte;
   auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+http::status status_of(const http::parser& parser) noexcept {
+  return http::status_for(static_cast<http::errc>(parser.error().value()));
+}
+
+// Adds the message's framing fields from what the parser found, never from what the
+// fields said: a Connection option or a stray duplicate cannot change how a body is read.
+void set_framing(http::headers& fields, const http::parser& parser,
+                 std::string_view transfer_coding) {
+  fields.erase("Content-Length");
+  fields.erase("Transfer-Encoding");
+  if (parser.chunked()) {
+    fields.add("Transfer-Encoding", transfer_coding.empty() ? "chunked" : transfer_coding);
+  } else if (auto length = parser.content_length()) {
+    fields.add("Content-Length", std::to_string(*length));
+  }
 }
 
 }  // namespace
@@ -72,7 +91,7 @@ asio::awaitable<void> session::run() {
   client_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (!ec && !client_timed_out_) {
     phase_ = phase::idle;
-    client_deadline_ = clock::now() + linger_time;
+    arm_client(linger_time);
     std::array<char, 2048> sink;
     for (std::size_t drained = 0; drained < 64 * 1024;) {
       auto [read_ec, n] = co_await client_.async_read_some(asio::buffer(sink), use_tuple);
@@ -85,33 +104,31 @@ asio::awaitable<void> session::run() {
 
 asio::awaitable<bool> session::read_request_head() {
   const auto& options = owner_.options().client;
+  response_started_ = false;
   if (from_client_.empty()) {
     if (owner_.draining()) co_return false;
     phase_ = phase::idle;
-    client_deadline_ = clock::now() + options.keepalive_timeout;
+    arm_client(options.keepalive_timeout);
   } else {
     phase_ = phase::reading_head;
-    client_deadline_ = clock::now() + options.request_head_timeout;
+    arm_client(options.request_head_timeout);
   }
+  ensure_buffers();
   for (;;) {
-    if (from_client_.has_storage()) {
-      auto step = request_parser_.parse(from_client_.readable());
-      from_client_.consume(step.consumed);
-      switch (step.event) {
-        case http::parse_event::head:
-          phase_ = phase::exchanging;
-          co_return true;
-        case http::parse_event::need_more:
-          break;
-        case http::parse_event::error:
-          co_await respond_local(
-              http::status_for(static_cast<http::errc>(request_parser_.error().value())));
-          co_return false;
-        default:  // upgrade: the previous request asked to switch protocols; we do not.
-          co_return false;
-      }
-    } else {
-      ensure_buffers();
+    auto step = request_parser_.parse(from_client_.readable());
+    from_client_.consume(step.consumed);
+    switch (step.event) {
+      case http::parse_event::head:
+        phase_ = phase::exchanging;
+        client_deadline_ = clock::time_point::max();
+        co_return true;
+      case http::parse_event::need_more:
+        break;
+      case http::parse_event::error:
+        co_await respond_local(status_of(request_parser_));
+        co_return false;
+      default:  // upgrade: the previous request asked to switch protocols; we do not.
+        co_return false;
     }
     if (auto ec = co_await read_client()) {
       if (client_timed_out_ && phase_ == phase::reading_head)
@@ -120,7 +137,7 @@ asio::awaitable<bool> session::read_request_head() {
     }
     if (phase_ == phase::idle) {
       phase_ = phase::reading_head;
-      client_deadline_ = clock::now() + options.request_head_timeout;
+      arm_client(options.request_head_timeout);
     }
   }
 }
@@ -128,12 +145,16 @@ asio::awaitable<bool> session::read_request_head() {
 asio::awaitable<session::after> session::exchange() {
   http::request& req = request_parser_.request();
   const auto& client_options = owner_.options().client;
-  client_deadline_ = clock::time_point::max();
-  upstream_timed_out_ = false;
-  response_started_ = false;
+  client_version_ = req.version;
 
   if (req.method == http::method::connect) {
     co_await respond_local(http::status::method_not_allowed);
+    co_return after::close;
+  }
+  // One Host, always in HTTP/1.1 (RFC 9112 3.2): two would let routing and upstream disagree.
+  if (auto hosts = req.fields.count("Host");
+      hosts > 1 || (hosts == 0 && req.version == http::http_1_1)) {
+    co_await respond_local(http::status::bad_request);
     co_return after::close;
   }
   const bool has_body =
@@ -143,9 +164,9 @@ asio::awaitable<session::after> session::exchange() {
                       requests_served_ >= client_options.max_requests_per_connection);
   // An upgrade is not forwarded (Upgrade is hop-by-hop); what follows its head is another
   // protocol, so the connection ends with this exchange.
-  if (auto connection = req.fields.get("Connection");
-      connection && core::list_contains(*connection, "upgrade"))
-    close_after = true;
+  for (http::field f : req.fields)
+    if (core::iequals(f.name, "Connection") && core::list_contains(f.value, "upgrade"))
+      close_after = true;
   bool expect_continue = false;
   if (auto expect = req.fields.get("Expect")) {
     if (!core::iequals(core::trim_ows(*expect), "100-continue")) {
@@ -159,8 +180,10 @@ asio::awaitable<session::after> session::exchange() {
   const upstream::cluster& cluster = config.clusters.front();
   const std::size_t pick = owner_.balancer(0).pick(cluster.endpoints.size());
   endpoint_ = config.first_endpoint.front() + static_cast<std::uint32_t>(pick);
-  prepare_upstream_head(cluster.endpoints[pick].name);
-  ensure_buffers();
+  if (!prepare_upstream_head(cluster.endpoints[pick].name)) {
+    co_await respond_local(http::status::bad_request);
+    co_return after::close;
+  }
 
   // Answering "100 Continue" ourselves (as Envoy does by default) keeps the client from
   // waiting on an upstream that may never send one; Expect is not forwarded.
@@ -168,14 +191,12 @@ asio::awaitable<session::after> session::exchange() {
   bool body_started = false;
   bool request_complete = false;
   for (int attempt = 0;; ++attempt) {
-    const bool may_retry = attempt == 0;
-    if (attempt > 0) {
-      out_.clear();
-      http::serialize_head(req, out_);
-    }
-    if (may_retry) upstream_ = owner_.pool().take_idle(endpoint_, clock::now());
+    const bool first_attempt = attempt == 0;
+    if (!first_attempt) serialize_upstream_head();
+    ensure_buffers();
+    if (first_attempt) upstream_ = owner_.pool().take_idle(endpoint_, clock::now());
     const bool reused = upstream_ != nullptr;
-    if (reused && has_body && !looks_reusable(upstream_->socket)) {
+    if (reused && !looks_reusable(upstream_->socket)) {
       release_upstream(false);
       continue;
     }
@@ -190,9 +211,9 @@ asio::awaitable<session::after> session::exchange() {
     }
 
     auto sent = co_await send_request(continue_due, body_started, request_complete);
-    if (sent == send_result::upstream_failed && reused && !body_started) {
+    if (sent == send_result::upstream_failed && reused && first_attempt && !body_started) {
       release_upstream(false);
-      continue;  // the pooled connection was dead; once more on a fresh one
+      continue;  // the pooled connection was dead before it got the request: a fresh one
     }
     switch (sent) {
       case send_result::ok:
@@ -213,20 +234,23 @@ asio::awaitable<session::after> session::exchange() {
         co_return after::close;
       case send_result::bad_body:
         release_upstream(false);
-        co_await respond_local(
-            http::status_for(static_cast<http::errc>(request_parser_.error().value())));
+        co_await respond_local(status_of(request_parser_));
         co_return after::close;
     }
 
-    auto outcome = co_await relay_response(close_after, reused && !body_started);
+    // Sent again only if the upstream may not have acted on it: nothing came back on a
+    // reused connection, and repeating the request is harmless (RFC 9110 9.2.2).
+    const bool may_retry =
+        reused && first_attempt && !body_started && http::is_idempotent(req.method);
+    auto outcome = co_await relay_response(close_after, may_retry);
     if (outcome) co_return *outcome;
-    release_upstream(false);  // nothing came back on a reused connection: retry
+    release_upstream(false);
   }
 }
 
 asio::awaitable<std::error_code> session::connect(upstream::connection& conn,
                                                   const asio::ip::tcp::endpoint& address) {
-  upstream_deadline_ = clock::now() + owner_.options().upstream.connect_timeout;
+  arm_upstream(owner_.options().upstream.connect_timeout);
   auto [ec] = co_await conn.socket.async_connect(address, use_tuple);
   upstream_deadline_ = clock::time_point::max();
   if (upstream_timed_out_) co_return timed_out();
@@ -238,12 +262,14 @@ asio::awaitable<session::send_result> session::send_request(bool& continue_due,
                                                             bool& body_started,
                                                             bool& request_complete) {
   const bool chunked = request_parser_.chunked();
-  if (request_complete) {  // a retry of a request without body: the head is all there is
+  auto upstream_failure = [](const std::error_code& ec) {
+    return ec == timed_out() ? send_result::upstream_timed_out : send_result::upstream_failed;
+  };
+  if (request_complete) {  // a retry of a request without body: head (and last chunk) only
+    if (chunked) http::serialize_last_chunk(request_parser_.trailers(), out_);
     auto ec = co_await write_upstream(out_);
     out_.clear();
-    if (ec) co_return ec == timed_out() ? send_result::upstream_timed_out
-                                        : send_result::upstream_failed;
-    co_return send_result::ok;
+    co_return ec ? upstream_failure(ec) : send_result::ok;
   }
   const auto body_timeout = owner_.options().client.body_timeout;
   for (;;) {
@@ -259,8 +285,7 @@ asio::awaitable<session::send_result> session::send_request(bool& continue_due,
         } else {
           auto ec = co_await write_upstream(out_, piece);
           out_.clear();
-          if (ec) co_return ec == timed_out() ? send_result::upstream_timed_out
-                                              : send_result::upstream_failed;
+          if (ec) co_return upstream_failure(ec);
         }
         if (chunked) out_.append(http::chunk_terminator);
         break;
@@ -270,26 +295,23 @@ asio::awaitable<session::send_result> session::send_request(bool& continue_due,
         if (chunked) http::serialize_last_chunk(request_parser_.trailers(), out_);
         auto ec = co_await write_upstream(out_);
         out_.clear();
-        if (ec) co_return ec == timed_out() ? send_result::upstream_timed_out
-                                            : send_result::upstream_failed;
-        co_return send_result::ok;
+        co_return ec ? upstream_failure(ec) : send_result::ok;
       }
       case http::parse_event::need_more: {
         if (!out_.empty()) {
           auto ec = co_await write_upstream(out_);
           out_.clear();
-          if (ec) co_return ec == timed_out() ? send_result::upstream_timed_out
-                                              : send_result::upstream_failed;
+          if (ec) co_return upstream_failure(ec);
         }
         if (continue_due) {
           continue_due = false;
           if (co_await write_client(continue_response)) co_return send_result::client_failed;
         }
-        client_deadline_ = clock::now() + body_timeout;
+        arm_client(body_timeout);
         auto ec = co_await read_client();
         client_deadline_ = clock::time_point::max();
-        if (ec) co_return ec == timed_out() ? send_result::client_timed_out
-                                            : send_result::client_failed;
+        if (ec)
+          co_return ec == timed_out() ? send_result::client_timed_out : send_result::client_failed;
         break;
       }
       default:
@@ -302,13 +324,11 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
                                                                        bool may_retry) {
   const http::request& req = request_parser_.request();
   const bool head_request = req.method == http::method::head;
-  const auto response_timeout = owner_.options().upstream.response_timeout;
   bool received_any = false;
   bool interim = false;
 
   // The head, after any interim (1xx) responses.
   response_parser_.expect_head_response(head_request);
-  upstream_deadline_ = clock::now() + response_timeout;
   for (;;) {
     auto step = response_parser_.parse(from_upstream_.readable());
     from_upstream_.consume(step.consumed);
@@ -322,11 +342,10 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
       release_upstream(false);
       co_await respond_local(ec == timed_out() ? http::status::gateway_timeout
                                                : http::status::bad_gateway);
-      co_return close_after ? after::close : after::keep_alive;
+      co_return after::close;
     }
     if (step.event == http::parse_event::message_end && interim) {
       interim = false;
-      response_parser_.expect_head_response(head_request);
       continue;
     }
     const auto status = static_cast<unsigned>(response_parser_.response().status);
@@ -335,13 +354,16 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
     if (step.event != http::parse_event::head || status == 101) {
       release_upstream(false);
       co_await respond_local(http::status::bad_gateway);
-      co_return close_after ? after::close : after::keep_alive;
+      co_return after::close;
     }
     if (status >= 200) break;
     interim = true;
-    if (status == 100) continue;  // it answers Expect, which the gateway answered itself
+    // 100 answers Expect, which the gateway answered itself; and HTTP/1.0 clients must not
+    // see interim responses at all (RFC 9110 15.2).
+    if (status == 100 || client_version_ == http::http_1_0) continue;
     http::response& res = response_parser_.response();
-    http::remove_hop_by_hop(res.fields);
+    if (!http::remove_hop_by_hop(res.fields)) continue;  // an interim response may be dropped
+    res.fields.erase("Content-Length");
     res.version = http::http_1_1;
     out_.clear();
     http::serialize_head(res, out_);
@@ -355,9 +377,12 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
 
   // The body, streamed as it arrives.
   bool chunked_out = false;
-  prepare_client_head(chunked_out, close_after);
+  if (!prepare_client_head(chunked_out, close_after)) {
+    release_upstream(false);
+    co_await respond_local(http::status::bad_gateway);
+    co_return after::close;
+  }
   response_started_ = true;
-  const auto body_timeout = owner_.options().client.body_timeout;
   bool upstream_closed = false;
   for (;;) {
     auto step = upstream_closed ? response_parser_.finish()
@@ -370,7 +395,6 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
         if (piece.size() <= coalesce_limit) {
           out_.append(piece);
         } else {
-          client_deadline_ = clock::now() + body_timeout;
           auto ec = co_await write_client(out_, piece);
           out_.clear();
           if (ec) {
@@ -386,16 +410,16 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
         const bool reusable = !upstream_closed && response_parser_.keep_alive() &&
                               !response_parser_.body_until_close() && from_upstream_.empty();
         release_upstream(reusable);
-        client_deadline_ = clock::now() + body_timeout;
         auto ec = co_await write_client(out_);
-        client_deadline_ = clock::time_point::max();
         out_.clear();
         co_return (ec || close_after) ? after::close : after::keep_alive;
       }
       case http::parse_event::need_more: {
-        if (upstream_closed) break;  // finish() said nothing more is coming
+        if (upstream_closed) {  // finish() found nothing in progress: cannot happen mid-body
+          release_upstream(false);
+          co_return after::close;
+        }
         if (!out_.empty()) {
-          client_deadline_ = clock::now() + body_timeout;
           auto ec = co_await write_client(out_);
           out_.clear();
           if (ec) {
@@ -403,7 +427,6 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
             co_return after::close;
           }
         }
-        upstream_deadline_ = clock::now() + response_timeout;
         auto ec = co_await read_upstream();
         if (ec == asio::error::eof) {
           upstream_closed = true;
@@ -416,10 +439,6 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
       default:
         release_upstream(false);
         co_return after::close;
-    }
-    if (upstream_closed && step.event == http::parse_event::need_more) {
-      release_upstream(false);
-      co_return after::close;
     }
   }
 }
@@ -440,23 +459,29 @@ asio::awaitable<void> session::respond_local(http::status status) {
   if (phase_ == phase::exchanging && request_parser_.request().method == http::method::head)
     out_.resize(out_.size() - body.size());
   response_started_ = true;
-  client_deadline_ = clock::now() + owner_.options().client.body_timeout;
   co_await write_client(out_);
   out_.clear();
 }
 
-void session::prepare_upstream_head(std::string_view endpoint_name) {
+bool session::prepare_upstream_head(std::string_view endpoint_name) {
   http::request& req = request_parser_.request();
   http::headers& fields = req.fields;
-  http::remove_hop_by_hop(fields);
+  // A coding list such as "gzip, chunked" is forwarded whole: the body is re-chunked, the
+  // codings under the chunking pass through untouched.
+  transfer_coding_.clear();
+  if (request_parser_.chunked())
+    if (auto coding = fields.get("Transfer-Encoding")) transfer_coding_.assign(*coding);
+  if (!http::remove_hop_by_hop(fields)) return false;
   fields.erase("Expect");
-  if (request_parser_.chunked()) fields.add("Transfer-Encoding", "chunked");
+  set_framing(fields, request_parser_, transfer_coding_);
   if (!fields.contains("Host")) fields.add("Host", endpoint_name);
 
-  // Values are copied before setting: set() may grow the buffer the views point into.
+  // Every X-Forwarded-For line, joined, then the client: values are copied before set()
+  // because it may grow the buffer the views point into.
   scratch_.clear();
-  if (auto prior = fields.get("X-Forwarded-For")) {
-    scratch_.append(*prior);
+  for (http::field f : fields) {
+    if (!core::iequals(f.name, "X-Forwarded-For")) continue;
+    scratch_.append(f.value);
     scratch_.append(", ");
   }
   scratch_.append(client_address_);
@@ -468,25 +493,40 @@ void session::prepare_upstream_head(std::string_view endpoint_name) {
   }
   fields.add("Via", via_value);
   req.version = http::http_1_1;
-  out_.clear();
-  http::serialize_head(req, out_);
+  serialize_upstream_head();
+  return true;
 }
 
-void session::prepare_client_head(bool& chunked_out, bool& close_after) {
+void session::serialize_upstream_head() {
+  out_.clear();
+  http::serialize_head(request_parser_.request(), out_);
+}
+
+bool session::prepare_client_head(bool& chunked_out, bool& close_after) {
   const http::request& req = request_parser_.request();
   http::response& res = response_parser_.response();
-  const bool client_1_0 = req.version == http::http_1_0;
-  http::remove_hop_by_hop(res.fields);
+  const bool client_1_0 = client_version_ == http::http_1_0;
+  scratch_.clear();
+  if (response_parser_.chunked())
+    if (auto coding = res.fields.get("Transfer-Encoding")) scratch_.assign(*coding);
+  if (!http::remove_hop_by_hop(res.fields)) return false;
   const bool bodyless = req.method == http::method::head || http::is_bodyless(res.status);
-  if (!bodyless && !response_parser_.content_length()) {
-    // Chunked or close-delimited upstream body: chunk it for HTTP/1.1 clients; an HTTP/1.0
-    // client learns where it ends from the close.
-    if (client_1_0) {
-      close_after = true;
-    } else {
-      res.fields.add("Transfer-Encoding", "chunked");
-      chunked_out = true;
-    }
+  if (bodyless) {
+    // Content-Length of a HEAD or 304 response describes the resource: it goes as it came.
+    res.fields.erase("Transfer-Encoding");
+  } else if (response_parser_.content_length()) {
+    set_framing(res.fields, response_parser_, {});
+  } else if (client_1_0) {
+    // Chunked or close-delimited upstream body: an HTTP/1.0 client learns where it ends
+    // from the close; an HTTP/1.1 client gets it chunked.
+    res.fields.erase("Content-Length");
+    close_after = true;
+  } else {
+    res.fields.erase("Content-Length");
+    res.fields.add("Transfer-Encoding",
+                   response_parser_.chunked() && !scratch_.empty() ? std::string_view{scratch_}
+                                                                   : "chunked");
+    chunked_out = true;
   }
   res.fields.add("Via", via_value);
   if (close_after) {
@@ -497,6 +537,7 @@ void session::prepare_client_head(bool& chunked_out, bool& close_after) {
   res.version = http::http_1_1;
   out_.clear();
   http::serialize_head(res, out_);
+  return true;
 }
 
 asio::awaitable<std::error_code> session::read_client() {
@@ -509,7 +550,10 @@ asio::awaitable<std::error_code> session::read_client() {
 }
 
 asio::awaitable<std::error_code> session::read_upstream() {
+  arm_upstream(owner_.options().upstream.response_timeout);
   auto [ec, n] = co_await upstream_->socket.async_read_some(from_upstream_.prepare(), use_tuple);
+  // Time spent writing to a slow client is not the upstream's silence.
+  upstream_deadline_ = clock::time_point::max();
   if (!ec) {
     from_upstream_.commit(n);
     co_return std::error_code{};
@@ -520,7 +564,9 @@ asio::awaitable<std::error_code> session::read_upstream() {
 asio::awaitable<std::error_code> session::write_client(std::string_view bytes,
                                                        std::string_view more) {
   std::array<asio::const_buffer, 2> buffers{asio::buffer(bytes), asio::buffer(more)};
+  arm_client(owner_.options().client.body_timeout);
   auto [ec, n] = co_await asio::async_write(client_, buffers, use_tuple);
+  client_deadline_ = clock::time_point::max();
   if (ec && client_timed_out_) co_return timed_out();
   co_return ec;
 }
@@ -528,35 +574,48 @@ asio::awaitable<std::error_code> session::write_client(std::string_view bytes,
 asio::awaitable<std::error_code> session::write_upstream(std::string_view bytes,
                                                          std::string_view more) {
   std::array<asio::const_buffer, 2> buffers{asio::buffer(bytes), asio::buffer(more)};
-  upstream_deadline_ = clock::now() + owner_.options().upstream.response_timeout;
+  arm_upstream(owner_.options().upstream.response_timeout);
   auto [ec, n] = co_await asio::async_write(upstream_->socket, buffers, use_tuple);
+  // The upstream is not on the clock while the gateway waits for the client's next piece.
+  upstream_deadline_ = clock::time_point::max();
   if (ec && upstream_timed_out_) co_return timed_out();
   co_return ec;
 }
 
 void session::release_upstream(bool reusable) noexcept {
   upstream_deadline_ = clock::time_point::max();
+  upstream_timed_out_ = false;
   if (!reusable) {
+    // Whatever the old connection left, in the buffer or in the parser, is not the next
+    // connection's.
     from_upstream_.clear();
-    // A response cut short leaves the parser mid-message; start the next one afresh.
-    if (response_parser_.in_message() || response_parser_.error())
-      response_parser_ = http::parser{http::parser_mode::response,
-                                      owner_.options().upstream.response_limits};
+    response_parser_.reset();
   }
   if (upstream_) owner_.pool().release(std::move(upstream_), reusable, clock::now());
-  upstream_timed_out_ = false;
+  // The upstream buffer is only needed during an exchange: idle connections do not hold it.
+  if (from_upstream_.has_storage() && from_upstream_.empty())
+    owner_.give_buffer(from_upstream_.release_storage());
 }
 
 void session::ensure_buffers() {
   const std::size_t size = owner_.options().buffer_size;
   if (!from_client_.has_storage()) from_client_ = io_buffer{owner_.take_buffer(), size};
-  if (phase_ == phase::exchanging && !from_upstream_.has_storage())
-    from_upstream_ = io_buffer{owner_.take_buffer(), size};
+  if (!from_upstream_.has_storage()) from_upstream_ = io_buffer{owner_.take_buffer(), size};
 }
 
 void session::return_buffers() noexcept {
   if (from_upstream_.has_storage()) owner_.give_buffer(from_upstream_.release_storage());
   if (from_client_.has_storage()) owner_.give_buffer(from_client_.release_storage());
+}
+
+void session::arm_client(clock::duration timeout) noexcept {
+  client_deadline_ = clock::now() + timeout;
+  client_timed_out_ = false;
+}
+
+void session::arm_upstream(clock::duration timeout) noexcept {
+  upstream_deadline_ = clock::now() + timeout;
+  upstream_timed_out_ = false;
 }
 
 void session::enforce_deadlines(clock::time_point now) noexcept {

@@ -58,8 +58,10 @@ class session {
   asio::awaitable<std::optional<after>> relay_response(bool close_after, bool may_retry);
   asio::awaitable<void> respond_local(http::status status);
 
-  void prepare_upstream_head(std::string_view endpoint_name);
-  void prepare_client_head(bool& chunked_out, bool& close_after);
+  // Each returns false when the head cannot be forwarded as it is.
+  bool prepare_upstream_head(std::string_view endpoint_name);
+  bool prepare_client_head(bool& chunked_out, bool& close_after);
+  void serialize_upstream_head();
 
   asio::awaitable<std::error_code> read_client();
   asio::awaitable<std::error_code> read_upstream();
@@ -71,6 +73,9 @@ class session {
   void ensure_buffers();
   void return_buffers() noexcept;
 
+  // Deadlines are checked by the worker's tick; arming one clears an earlier expiry.
+  void arm_client(clock::duration timeout) noexcept;
+  void arm_upstream(clock::duration timeout) noexcept;
 
   worker& owner_;
   asio::ip::tcp::socket client_;
@@ -81,9 +86,11 @@ class session {
   io_buffer from_upstream_;
   std::string out_;      // bytes being assembled for the next write
   std::string scratch_;  // for building header values
+  std::string transfer_coding_;  // the request's Transfer-Encoding, kept across stripping
   std::unique_ptr<upstream::connection> upstream_;
   std::uint32_t endpoint_ = 0;
   std::uint32_t requests_served_ = 0;
+  http::version client_version_{};  // of the current request, before it is rewritten
   phase phase_ = phase::idle;
   bool client_timed_out_ = false;
   bool upstream_timed_out_ = false;

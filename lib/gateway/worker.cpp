@@ -2,7 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <exception>
-#include <fmt/core.h>
+#include <cstdio>
 
 #include "gantry/core/async.hpp"
 #include "session.hpp"
@@ -19,16 +19,16 @@ void report_exception(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
-    fmt::print(stderr, "gantry: connection ended by an exception: {}\n", ex.what());
+    std::fprintf(stderr, "gantry: connection ended by an exception: %s\n", ex.what());
   } catch (...) {
-    fmt::print(stderr, "gantry: connection ended by an unknown exception\n");
+    std::fputs("gantry: connection ended by an unknown exception\n", stderr);
   }
 }
 
 }  // namespace
 
 worker::worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> config,
-               const gateway_options& options, std::size_t index)
+               gateway_options options, std::size_t index)
     : executor_{executor},
       config_{std::move(config)},
       options_{options},
@@ -44,10 +44,15 @@ worker::~worker() = default;
 
 void worker::start(asio::ip::tcp::acceptor acceptor) {
   acceptor_.emplace(std::move(acceptor));
-  asio::co_spawn(executor_, accept_loop(), report_exception);
+  if (draining_) {  // stopped before it started
+    std::error_code ignored;
+    acceptor_->close(ignored);
+    return;
+  }
+  asio::co_spawn(executor_, accept_loop(shared_from_this()), report_exception);
   if (!ticking_) {
     ticking_ = true;
-    asio::co_spawn(executor_, tick_loop(), report_exception);
+    asio::co_spawn(executor_, tick_loop(shared_from_this()), report_exception);
   }
 }
 
@@ -62,8 +67,14 @@ void worker::stop() {
   pool_.clear();
 }
 
+void worker::abort() {
+  stop();
+  for (session* s = sessions_; s != nullptr; s = s->next) s->close();
+  tick_timer_.cancel();
+}
+
 std::unique_ptr<char[]> worker::take_buffer() {
-  if (spare_buffers_.empty()) return std::make_unique<char[]>(options_.buffer_size);
+  if (spare_buffers_.empty()) return std::make_unique_for_overwrite<char[]>(options_.buffer_size);
   auto buffer = std::move(spare_buffers_.back());
   spare_buffers_.pop_back();
   return buffer;
@@ -90,7 +101,7 @@ void worker::detach(session& s) noexcept {
   if (waiting_for_slot_) slot_freed_.cancel();
 }
 
-asio::awaitable<void> worker::accept_loop() {
+asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self) {
   for (;;) {
     if (connection_count_ >= options_.client.max_connections) {
       // Leave further clients in the kernel's accept queue until a connection ends.
@@ -111,19 +122,22 @@ asio::awaitable<void> worker::accept_loop() {
     }
     std::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay{true}, ignored);
-    asio::co_spawn(executor_, serve(std::move(socket)), report_exception);
+    asio::co_spawn(executor_, serve(self, std::move(socket)), report_exception);
   }
 }
 
-asio::awaitable<void> worker::serve(asio::ip::tcp::socket socket) {
+// `self` keeps the worker alive for as long as the coroutine's frame exists.
+asio::awaitable<void> worker::serve([[maybe_unused]] std::shared_ptr<worker> self,
+                                    asio::ip::tcp::socket socket) {
   session s{*this, std::move(socket)};
   co_await s.run();
 }
 
-asio::awaitable<void> worker::tick_loop() {
+asio::awaitable<void> worker::tick_loop([[maybe_unused]] std::shared_ptr<worker> self) {
   for (;;) {
     tick_timer_.expires_after(options_.timer_resolution);
     co_await tick_timer_.async_wait(use_tuple);
+    if (draining_ && sessions_ == nullptr) break;
     const auto now = clock::now();
     // Enforcing a deadline only closes or cancels sockets; sessions leave the list later,
     // from their own coroutines, so walking the list here is safe.

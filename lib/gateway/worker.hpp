@@ -20,12 +20,14 @@ namespace gantry::detail {
 
 class session;
 
-class worker {
+class worker : public std::enable_shared_from_this<worker> {
  public:
   using clock = std::chrono::steady_clock;
 
+  // Coroutines of the worker hold it by shared_ptr, so it outlives its connections even when
+  // the gateway is gone first (a host context may destroy their frames later).
   worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> config,
-         const gateway_options& options, std::size_t index);
+         gateway_options options, std::size_t index);
   ~worker();
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
@@ -34,6 +36,8 @@ class worker {
   void start(asio::ip::tcp::acceptor acceptor);
   /// Stops accepting and drains. Call on the worker's thread.
   void stop();
+  /// Stops at once: closes the acceptor and every connection. Call on the worker's thread.
+  void abort();
 
   const gateway_options& options() const noexcept { return options_; }
   const snapshot& config() const noexcept { return *config_; }
@@ -53,13 +57,13 @@ class worker {
   std::size_t connection_count() const noexcept { return connection_count_; }
 
  private:
-  asio::awaitable<void> accept_loop();
-  asio::awaitable<void> tick_loop();
-  asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+  asio::awaitable<void> accept_loop(std::shared_ptr<worker> self);
+  asio::awaitable<void> tick_loop(std::shared_ptr<worker> self);
+  asio::awaitable<void> serve(std::shared_ptr<worker> self, asio::ip::tcp::socket socket);
 
   asio::any_io_executor executor_;
   std::shared_ptr<const snapshot> config_;
-  const gateway_options& options_;
+  const gateway_options options_;
   std::optional<asio::ip::tcp::acceptor> acceptor_;
   upstream::pool pool_;
   std::vector<upstream::round_robin> balancers_;

@@ -14,27 +14,38 @@ bool is_hop_by_hop(std::string_view name) noexcept {
   return false;
 }
 
-void remove_hop_by_hop(headers& fields) {
-  // Fields named by Connection go first: erasing leaves the names' bytes in place, so the
-  // views into the Connection values stay valid while we erase.
-  bool named_any = false;
-  for (field f : fields)
-    if (core::iequals(f.name, "Connection") && !core::trim_ows(f.value).empty()) named_any = true;
-  if (named_any) {
-    for (auto it = fields.begin(); it != fields.end();) {
-      field f = *it;
-      bool named = false;
-      for (field c : fields) {
-        if (core::iequals(c.name, "Connection") && core::list_contains(c.value, f.name)) {
-          named = true;
-          break;
-        }
+bool remove_hop_by_hop(headers& fields) {
+  // The options named by Connection, collected once. Erasing a field leaves the bytes of the
+  // others in place, so these views stay valid while we erase.
+  std::array<std::string_view, max_connection_options> named;
+  std::size_t named_count = 0;
+  bool too_many = false;
+  for (field f : fields) {
+    if (!core::iequals(f.name, "Connection")) continue;
+    core::for_each_list_element(f.value, [&](std::string_view option) {
+      for (std::size_t i = 0; i < named_count; ++i)
+        if (core::iequals(named[i], option)) return true;
+      if (named_count == named.size()) {
+        too_many = true;
+        return false;
       }
-      it = named ? fields.erase(it) : std::next(it);
-    }
+      named[named_count++] = option;
+      return true;
+    });
   }
-  for (auto it = fields.begin(); it != fields.end();)
-    it = is_hop_by_hop((*it).name) ? fields.erase(it) : std::next(it);
+  if (too_many) return false;
+
+  auto is_named = [&](std::string_view name) {
+    if (core::iequals(name, "Content-Length") || core::iequals(name, "Host")) return false;
+    for (std::size_t i = 0; i < named_count; ++i)
+      if (core::iequals(named[i], name)) return true;
+    return false;
+  };
+  for (auto it = fields.begin(); it != fields.end();) {
+    std::string_view name = (*it).name;
+    it = (is_hop_by_hop(name) || is_named(name)) ? fields.erase(it) : std::next(it);
+  }
+  return true;
 }
 
 }  // namespace gantry::http

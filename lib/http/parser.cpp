@@ -372,6 +372,21 @@ parser::result parser::finish() {
   return s.error_result(code, 0);
 }
 
+void parser::reset() noexcept {
+  impl& s = *impl_;
+  http::request request = std::move(s.request);
+  http::response response = std::move(s.response);
+  headers trailers = std::move(s.trailers);
+  s = impl{s.mode, s.limits};
+  s.llhttp.data = &s;
+  request.clear();
+  response.clear();
+  trailers.clear();
+  s.request = std::move(request);
+  s.response = std::move(response);
+  s.trailers = std::move(trailers);
+}
+
 void parser::expect_head_response(bool yes) noexcept { impl_->expect_head = yes; }
 
 const http::request& parser::request() const noexcept { return impl_->request; }

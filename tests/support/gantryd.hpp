@@ -26,11 +26,19 @@ struct gantryd_options {
 /// The path of the gantryd binary: $GANTRYD (the meson test sets it).
 std::string gantryd_binary();
 
+/// How many gantryd processes so far crashed, printed sanitizer reports, or did not exit 0 on
+/// the SIGTERM they got at the end of their test. Each is described on stderr when found;
+/// the test main fails the run when this is not zero, so a problem inside gantryd that no
+/// assertion looked at still fails the suite.
+int gantryd_problems();
+
 class gantryd {
  public:
   /// Starts gantryd and waits (10 s at most) for its readiness line; throws
   /// std::runtime_error with its stderr if it does not get there.
   explicit gantryd(const gantryd_options& options);
+  /// Stops gantryd with SIGTERM (SIGKILL 5 s later) and checks how it ended and its stderr
+  /// (see `gantryd_problems`).
   ~gantryd();
 
   std::uint16_t port() const noexcept { return port_; }

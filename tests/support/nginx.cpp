@@ -46,10 +46,9 @@ const std::vector<std::pair<std::string, std::string>>& log_fields() {
   return fields;
 }
 
-// A listening socket on 127.0.0.1:0 that NGINX inherits (its NGINX environment variable):
-// the port is known before NGINX starts and connections queue until it accepts, so there is
-// neither a port race nor a need to poll for readiness.
-int listening_socket(std::uint16_t& port) {
+// A port nothing listens on right now: bind port 0, read it back, close. Another process may
+// take it before NGINX binds it; the caller retries on that.
+std::uint16_t free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error{std::string{"socket: "} + std::strerror(errno)};
   sockaddr_in address{};
@@ -57,20 +56,19 @@ int listening_socket(std::uint16_t& port) {
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t length = sizeof address;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(fd, 511) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
     int e = errno;
     ::close(fd);
-    throw std::runtime_error{std::string{"listen: "} + std::strerror(e)};
+    throw std::runtime_error{std::string{"bind: "} + std::strerror(e)};
   }
-  port = ntohs(address.sin_port);
-  return fd;
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 std::string nginx_binary() {
-  const char* env = std::getenv("NGINX");
-  // NGINX is also the variable that carries inherited sockets: only take it as a path.
-  if (env && *env == '/') return env;
+  // Not $NGINX: NGINX reads that variable as a list of inherited sockets.
+  const char* env = std::getenv("GANTRY_TEST_NGINX");
+  if (env && *env) return env;
   return "/usr/sbin/nginx";
 }
 
@@ -89,65 +87,74 @@ nginx_server::nginx_server(nginx_options options) {
   if (options.big_file_size > 0) dir_.sparse_file("www/static/big.bin", options.big_file_size);
   dir_.write("www/static/small.txt", "small static file\n");
 
-  int fd = listening_socket(port_);
-  std::ostringstream conf;
-  conf << "daemon off;\n"
-       << "master_process off;\n"
-       << "worker_processes 1;\n"
-       << "error_log " << (d / "error.log").string() << " notice;\n"
-       << "pid " << (d / "nginx.pid").string() << ";\n"
-       << "events { worker_connections 1024; }\n"
-       << "http {\n"
-       << "  client_body_temp_path " << (d / "client_body").string() << ";\n"
-       << "  proxy_temp_path " << (d / "proxy").string() << ";\n"
-       << "  fastcgi_temp_path " << (d / "fastcgi").string() << ";\n"
-       << "  uwsgi_temp_path " << (d / "uwsgi").string() << ";\n"
-       << "  scgi_temp_path " << (d / "scgi").string() << ";\n"
-       << "  log_format gantry \"" << log_format << "\";\n"
-       << "  access_log " << (d / "access.log").string() << " gantry;\n"
-       << "  default_type application/octet-stream;\n"
-       << "  sendfile on;\n"
-       << "  keepalive_timeout 60s;\n"
-       << "  keepalive_requests 1000;\n"
-       << "  client_max_body_size 0;\n"
-       << "  server {\n"
-       << "    listen 127.0.0.1:" << port_ << ";\n"
-       << "    server_name test;\n"
-       << "    location = /health { access_log off; return 200 \"ok\\n\"; }\n"
-       << "    location = /hello { return 200 \"hello from nginx\\n\"; }\n"
-       << "    location = /empty { return 204; }\n"
-       << "    location = /echo { add_header X-Nginx-Connection $connection; return 200 \""
-       << echo_body << "\"; }\n"
-       << "    location /few/ { keepalive_requests 3; return 200 \"few\\n\"; }\n"
-       << "    location = /upload { return 200 \"uploaded\\n\"; }\n"
-       << "    location /static/ { root " << (d / "www").string() << "; }\n"
-       << options.extra_server << "\n"
-       << "  }\n"
-       << "}\n";
-  auto conf_path = dir_.write("nginx.conf", conf.str());
+  // NGINX cannot take a listening socket in single-process mode (it dies when given one
+  // through $NGINX), so it binds a port we found free, and we retry if someone took it.
+  for (int attempt = 0;; ++attempt) {
+    port_ = free_port();
+    std::ostringstream conf;
+    conf << "daemon off;\n"
+         << "master_process off;\n"
+         << "worker_processes 1;\n"
+         << "error_log " << (d / "error.log").string() << " notice;\n"
+         << "pid " << (d / "nginx.pid").string() << ";\n"
+         << "events { worker_connections 1024; }\n"
+         << "http {\n"
+         << "  client_body_temp_path " << (d / "client_body").string() << ";\n"
+         << "  proxy_temp_path " << (d / "proxy").string() << ";\n"
+         << "  fastcgi_temp_path " << (d / "fastcgi").string() << ";\n"
+         << "  uwsgi_temp_path " << (d / "uwsgi").string() << ";\n"
+         << "  scgi_temp_path " << (d / "scgi").string() << ";\n"
+         << "  log_format gantry \"" << log_format << "\";\n"
+         << "  access_log " << (d / "access.log").string() << " gantry;\n"
+         << "  default_type application/octet-stream;\n"
+         << "  sendfile on;\n"
+         << "  keepalive_timeout 60s;\n"
+         << "  keepalive_requests 1000;\n"
+         << "  client_max_body_size 0;\n"
+         << "  server {\n"
+         << "    listen 127.0.0.1:" << port_ << ";\n"
+         << "    server_name test;\n"
+         << "    location = /health { access_log off; return 200 \"ok\\n\"; }\n"
+         << "    location = /hello { return 200 \"hello from nginx\\n\"; }\n"
+         << "    location = /empty { return 204; }\n"
+         << "    location = /echo { add_header X-Nginx-Connection $connection; return 200 \""
+         << echo_body << "\"; }\n"
+         << "    location /few/ { keepalive_requests 3; return 200 \"few\\n\"; }\n"
+         << "    location = /upload { return 200 \"uploaded\\n\"; }\n"
+         << "    location /static/ { root " << (d / "www").string() << "; }\n"
+         << "    location /dav/ { root " << (d / "www").string()
+         << "; dav_methods PUT DELETE; create_full_put_path on; }\n"
+         << "    location /gz/ { root " << (d / "www").string()
+         << "; gzip on; gzip_min_length 0; gzip_types *; gzip_http_version 1.0; "
+         << "gzip_proxied any; }\n"
+         << options.extra_server << "\n"
+         << "  }\n"
+         << "}\n";
+    auto conf_path = dir_.write("nginx.conf", conf.str());
 
-  spawn_options spawn;
-  spawn.argv = {nginx_binary(), "-p", d.string() + "/", "-c", conf_path.string(), "-e",
-                (d / "error.log").string()};
-  spawn.env = {"NGINX=3;"};
-  spawn.pass_fds = {fd};
-  try {
+    spawn_options spawn;
+    spawn.argv = {nginx_binary(),     "-p", d.string() + "/",          "-c",
+                  conf_path.string(), "-e", (d / "error.log").string()};
     process_ = std::make_unique<child_process>(spawn);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
 
-  // Ready when it answers.
-  auto ready = after(std::chrono::seconds{10});
-  tcp_client probe{port_, ready};
-  probe.send(make_request("GET", "/health"), ready);
-  auto response = probe.read_response(ready);
-  if (response.status() != 200) {
+    // NGINX says nothing when it is ready: wait until it accepts a connection or dies.
+    auto ready = after(std::chrono::seconds{10});
+    tcp_client probe;
+    bool listening = eventually(
+        [&] { return !tcp_client::try_connect(port_, ready, probe) || !process_->running(); },
+        ready);
+    if (listening && process_->running()) {
+      probe.send(make_request("GET", "/health"), ready);
+      auto response = probe.read_response(ready);
+      if (response.status() == 200) return;
+      process_->kill();
+      throw std::runtime_error{"nginx does not answer: " + response.summary() + "\n" + error_log()};
+    }
     process_->kill();
-    throw std::runtime_error{"nginx did not start: " + response.summary() + "\n" +
-                             process_->stderr_text() + error_log()};
+    bool port_taken = error_log().find("Address already in use") != std::string::npos;
+    if (!port_taken || attempt == 5)
+      throw std::runtime_error{"nginx did not start:\n" + process_->stderr_text() + error_log()};
+    std::filesystem::remove(d / "error.log");
   }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 /// @file
 /// A real NGINX as a third-party upstream: a private prefix, config and logs in a temp dir,
-/// one process (no daemon, no master), on a loopback port the test picked.
+/// one process (no daemon, no master), on a free loopback port. $GANTRY_TEST_NGINX overrides
+/// the binary (default /usr/sbin/nginx).
 ///
 /// Locations:
 ///   /health          200 "ok\n"
@@ -11,6 +12,9 @@
 ///   /few/...         200 "few\n" with `keepalive_requests 3`
 ///   /upload          200 "uploaded\n" (the body is read and discarded)
 ///   /static/...      files under dir()/www/static (`big_file_size` makes static/big.bin)
+///   /dav/...         WebDAV PUT and DELETE into dir()/www/dav (NGINX reads the whole body
+///                    and stores it, so an upload can be compared byte for byte)
+///   /gz/...          files under dir()/www/gz, gzipped on the fly: chunked responses
 /// Every request is written to an access log whose `connection` field is NGINX's connection
 /// serial number, so a test can count the distinct upstream connections a proxy opened.
 

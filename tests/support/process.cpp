@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,9 +224,7 @@ memory_usage child_process::memory() const {
   memory_usage m;
   std::ifstream in{"/proc/" + std::to_string(pid_) + "/status"};
   std::string line;
-  auto kib = [](const std::string& l) {
-    return std::stoull(l.substr(l.find(':') + 1)) * 1024;
-  };
+  auto kib = [](const std::string& l) { return std::stoull(l.substr(l.find(':') + 1)) * 1024; };
   while (std::getline(in, line)) {
     if (line.rfind("VmRSS:", 0) == 0) m.rss = kib(line);
     if (line.rfind("VmHWM:", 0) == 0) m.hwm = kib(line);
@@ -262,6 +259,11 @@ command_result run_command(const spawn_options& options, deadline d) {
   result.out = child.stdout_text();
   result.err = child.stderr_text();
   return result;
+}
+
+std::string exit_status::describe() const {
+  if (exited) return "exit " + std::to_string(code);
+  return "killed by signal " + std::to_string(signal) + " (" + ::strsignal(signal) + ")";
 }
 
 std::string describe(const std::vector<std::string>& argv) {

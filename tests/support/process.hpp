@@ -36,8 +36,10 @@ struct spawn_options {
 struct exit_status {
   bool exited = false;  ///< Ended by exit(): `code` is valid.
   int code = -1;
-  int signal = 0;       ///< Killed by this signal when `exited` is false.
+  int signal = 0;  ///< Killed by this signal when `exited` is false.
   bool ok() const noexcept { return exited && code == 0; }
+  /// "exit 0", "killed by signal 11 (Segmentation fault)".
+  std::string describe() const;
 };
 
 /// Memory figures from /proc/PID/status, in bytes.

@@ -59,8 +59,7 @@ asio::awaitable<bool> stub_connection::fill(std::size_t size) {
   compact();
   auto old = in_.size();
   in_.resize(old + size);
-  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + old, size),
-                                                  as_values);
+  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + old, size), as_values);
   in_.resize(old + n);
   {
     std::lock_guard lock{owner_.mutex_};
@@ -142,8 +141,7 @@ asio::awaitable<bool> stub_connection::read_body(body_reading how) {
   }
 }
 
-asio::awaitable<std::optional<received_request>> stub_connection::read_request(
-    body_reading how) {
+asio::awaitable<std::optional<received_request>> stub_connection::read_request(body_reading how) {
   bool head = co_await read_head();
   if (!head) co_return std::nullopt;
   bool body = co_await read_body(how);
@@ -151,19 +149,31 @@ asio::awaitable<std::optional<received_request>> stub_connection::read_request(
   co_return current_;
 }
 
+void stub_connection::count_sent(std::size_t n, bool failed) {
+  {
+    std::lock_guard lock{owner_.mutex_};
+    auto& record = owner_.records_[index_];
+    record.bytes_sent += n;
+    // A failed write means the peer closed or reset the connection.
+    if (failed) record.peer_closed = record.closed = true;
+  }
+  owner_.changed();
+}
+
 asio::awaitable<bool> stub_connection::write(std::string bytes) {
   auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes), as_values);
-  (void)n;
+  count_sent(n, !!ec);
   co_return !ec;
 }
 
 asio::awaitable<bool> stub_connection::write_pattern(std::uint64_t size, std::uint64_t offset) {
   std::uint64_t done = 0;
   while (done < size) {
-    auto slice = pattern_slice(offset + done, static_cast<std::size_t>(std::min<std::uint64_t>(
-                                                  size - done, 256 * 1024)));
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(slice.data(), slice.size()),
-                                              as_values);
+    auto slice = pattern_slice(
+        offset + done, static_cast<std::size_t>(std::min<std::uint64_t>(size - done, 256 * 1024)));
+    auto [ec, n] =
+        co_await asio::async_write(socket_, asio::buffer(slice.data(), slice.size()), as_values);
+    count_sent(n, !!ec);
     if (ec) co_return false;
     done += n;
   }
@@ -408,8 +418,9 @@ stub_behaviour echo() {
     for (;;) {
       auto request = co_await c.read_request();
       if (!request) co_return;
-      bool ok = co_await c.respond(200, describe(*request),
-                                   {"X-Stub-Connection: " + std::to_string(c.index())});
+      // (GCC 12 cannot take a braced list inside a co_await expression.)
+      std::vector<std::string> fields{"X-Stub-Connection: " + std::to_string(c.index())};
+      bool ok = co_await c.respond(200, describe(*request), std::move(fields));
       if (!ok) co_return;
     }
   };
@@ -440,8 +451,9 @@ stub_behaviour delayed(std::chrono::milliseconds delay) {
       auto request = co_await c.read_request();
       if (!request) co_return;
       co_await c.sleep(delay);
-      bool ok = co_await c.respond(200, describe(*request),
-                                   {"X-Stub-Connection: " + std::to_string(c.index())});
+      // (GCC 12 cannot take a braced list inside a co_await expression.)
+      std::vector<std::string> fields{"X-Stub-Connection: " + std::to_string(c.index())};
+      bool ok = co_await c.respond(200, describe(*request), std::move(fields));
       if (!ok) co_return;
     }
   };
@@ -453,8 +465,9 @@ stub_behaviour gated() {
       auto request = co_await c.read_request();
       if (!request) co_return;
       co_await c.wait_gate();
-      bool ok = co_await c.respond(200, describe(*request),
-                                   {"X-Stub-Connection: " + std::to_string(c.index())});
+      // (GCC 12 cannot take a braced list inside a co_await expression.)
+      std::vector<std::string> fields{"X-Stub-Connection: " + std::to_string(c.index())};
+      bool ok = co_await c.respond(200, describe(*request), std::move(fields));
       if (!ok) co_return;
     }
   };

@@ -42,13 +42,13 @@ struct received_request {
   std::size_t connection = 0;  ///< Index of the connection it came on (0 = first accepted).
   std::size_t sequence = 0;    ///< Its position among that connection's requests.
   http::request head;
-  std::string body;            ///< The first `body_reading::body_limit` bytes.
+  std::string body;  ///< The first `body_reading::body_limit` bytes.
   std::uint64_t body_size = 0;
   pattern_checker pattern;
   bool chunked = false;
   std::optional<std::uint64_t> content_length;
   http::headers trailers;
-  bool complete = false;       ///< The whole body (and trailers) arrived.
+  bool complete = false;  ///< The whole body (and trailers) arrived.
 
   /// The first value of a field, or "" when absent.
   std::string header(std::string_view name) const;
@@ -110,6 +110,7 @@ class stub_connection {
   // Reads more input; false at end of file or on error (which marks the peer closed).
   asio::awaitable<bool> fill(std::size_t size);
   void compact();
+  void count_sent(std::size_t n, bool failed);
 
   stub_upstream& owner_;
   asio::ip::tcp::socket socket_;
@@ -128,10 +129,11 @@ using stub_behaviour = std::function<asio::awaitable<void>(stub_connection&)>;
 
 /// What happened on one connection, for assertions.
 struct connection_record {
-  std::string received;            ///< The first MiB of bytes received.
+  std::string received;  ///< The first MiB of bytes received.
   std::uint64_t bytes_received = 0;
-  bool peer_closed = false;        ///< The stub read end of file (or a reset).
-  bool closed = false;             ///< The connection is closed (by either side).
+  std::uint64_t bytes_sent = 0;  ///< Bytes the stub has written (and the kernel took).
+  bool peer_closed = false;      ///< The stub read end of file, or a read or write failed.
+  bool closed = false;           ///< The connection is closed (by either side).
 };
 
 /// The stub server. Its thread stops, and every connection closes, on destruction.

@@ -52,8 +52,8 @@ std::string response_result::summary() const {
 
 tcp_client::tcp_client(std::uint16_t port, deadline d) {
   auto ec = try_connect(port, d, *this);
-  if (ec) throw std::runtime_error{"connect 127.0.0.1:" + std::to_string(port) + ": " +
-                                   ec.message()};
+  if (ec)
+    throw std::runtime_error{"connect 127.0.0.1:" + std::to_string(port) + ": " + ec.message()};
 }
 
 tcp_client::~tcp_client() { close(); }
@@ -147,8 +147,8 @@ bool tcp_client::send(std::string_view bytes, deadline d) {
 bool tcp_client::send_pattern(std::uint64_t size, deadline d, std::uint64_t offset) {
   std::uint64_t done = 0;
   while (done < size) {
-    auto slice = pattern_slice(offset + done, static_cast<std::size_t>(
-                                                  std::min<std::uint64_t>(size - done, 1 << 20)));
+    auto slice = pattern_slice(
+        offset + done, static_cast<std::size_t>(std::min<std::uint64_t>(size - done, 1 << 20)));
     if (!send(slice, d)) return false;
     done += slice.size();
   }
@@ -197,12 +197,16 @@ tcp_client::recv_status tcp_client::receive(deadline d, std::size_t max) {
 
 response_result tcp_client::read_response(deadline d, const read_options& options) {
   response_result result;
+  resume_response(result, d, options);
+  return result;
+}
+
+void tcp_client::resume_response(response_result& result, deadline d, const read_options& options) {
   if (fd_ < 0) {
     result.closed = true;
-    return result;
+    return;
   }
-  parser_.expect_head_response(options.head_request);
-  bool interim = false;
+  if (!parser_.in_message()) parser_.expect_head_response(options.head_request);
   std::size_t used = 0;  // bytes of buffer_ consumed by the parser
   auto take_body = [&](std::string_view piece) {
     result.body_size += piece.size();
@@ -210,10 +214,9 @@ response_result tcp_client::read_response(deadline d, const read_options& option
     if (result.body.size() < options.body_limit)
       result.body.append(piece.substr(0, options.body_limit - result.body.size()));
   };
-  auto end_of_message = [&]() -> bool {  // true when read_response should return
-    if (interim) {
+  auto end_of_message = [&]() -> bool {  // true when the call should return
+    if (result.status() < 200) {
       result.interim.push_back(parser_.response());
-      interim = false;
       result.head_received = false;
       if (!options.stop_at_interim) {
         parser_.expect_head_response(options.head_request);
@@ -229,7 +232,7 @@ response_result tcp_client::read_response(deadline d, const read_options& option
     return true;
   };
   for (;;) {
-    // Parse everything buffered, one event at a time.
+    // Parse everything buffered, one event at a time, until the parser needs more.
     for (;;) {
       std::string_view input{buffer_.data() + used, buffer_.size() - used};
       auto r = parser_.parse(input);
@@ -243,11 +246,12 @@ response_result tcp_client::read_response(deadline d, const read_options& option
           result.head = parser_.response();
           result.chunked = parser_.chunked();
           result.content_length = parser_.content_length();
-          interim = static_cast<int>(result.head.status) < 200;
           continue;
         case http::parse_event::body:
           take_body(parser_.body());
-          continue;
+          if (result.body_size < options.stop_after) continue;
+          done = true;
+          break;
         case http::parse_event::message_end:
           done = end_of_message();
           if (!done) continue;
@@ -263,7 +267,7 @@ response_result tcp_client::read_response(deadline d, const read_options& option
       }
       if (done) {
         buffer_.erase(0, used);
-        return result;
+        return;
       }
       break;  // need_more
     }
@@ -274,18 +278,18 @@ response_result tcp_client::read_response(deadline d, const read_options& option
         break;
       case recv_status::timed_out:
         result.timed_out = true;
-        return result;
+        return;
       case recv_status::closed: {
         result.closed = true;
         result.reset = peer_reset_;
         for (;;) {
           auto r = parser_.finish();
           if (r.event == http::parse_event::message_end) {
-            if (end_of_message()) return result;
+            if (end_of_message()) return;
             continue;
           }
           if (r.event == http::parse_event::error) result.parse_error = parser_.error();
-          return result;
+          return;
         }
       }
     }

@@ -28,6 +28,9 @@ struct read_options {
   /// Body bytes kept in `response_result::body`; the rest is only counted and checked
   /// against the pattern.
   std::size_t body_limit = 16u << 20;
+  /// Return early, the message unfinished, once this many body bytes have arrived;
+  /// `tcp_client::resume_response` reads on.
+  std::uint64_t stop_after = UINT64_MAX;
 };
 
 /// One response as the client saw it, complete or not.
@@ -87,6 +90,9 @@ class tcp_client {
 
   /// Reads one response (pipelined responses stay buffered for the next call).
   response_result read_response(deadline d, const read_options& options = {});
+  /// Reads on into `r`, a response an earlier call left unfinished (see
+  /// `read_options::stop_after`).
+  void resume_response(response_result& r, deadline d, const read_options& options = {});
   /// Reads until the peer closes; true if it did before the deadline. Bytes that arrive
   /// meanwhile (including any already buffered) are appended to `received`.
   bool wait_for_close(deadline d, std::string* received = nullptr);

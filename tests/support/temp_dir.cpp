@@ -16,8 +16,8 @@ namespace gantry::testing {
 
 temp_dir::temp_dir(std::string_view tag) {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string{base && *base ? base : "/tmp"} + "/gantry-" +
-                        std::string{tag} + "-XXXXXX";
+  std::string pattern =
+      std::string{base && *base ? base : "/tmp"} + "/gantry-" + std::string{tag} + "-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr)
     throw std::runtime_error{"mkdtemp " + pattern + ": " + std::strerror(errno)};
   path_ = pattern;

@@ -82,6 +82,10 @@ class parser {
   /// message in progress the result is `need_more`.
   result finish();
 
+  /// Forgets everything about the current connection, as if newly constructed, but keeps
+  /// the buffers of the heads. For a parser moving to a new connection.
+  void reset() noexcept;
+
   /// Response mode: the next response answers a HEAD request, so it has no body whatever its
   /// framing headers say. Call before the response's head is parsed.
   void expect_head_response(bool yes) noexcept;

@@ -1197,3 +1197,27 @@ TEST_CASE("parser: a CR must be followed by LF") {
   CHECK(t.error == errc::bad_message);
   CHECK(t.messages.size() == 1);
 }
+
+TEST_CASE("parser: reset() readies a parser for a new connection after one that closed") {
+  gantry::http::parser p{gantry::http::parser_mode::response};
+  std::string_view first = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\na";
+  auto r = p.parse(first);
+  REQUIRE(r.event == gantry::http::parse_event::head);
+  first.remove_prefix(r.consumed);
+  while (r.event != gantry::http::parse_event::message_end) {
+    r = p.parse(first);
+    first.remove_prefix(r.consumed);
+  }
+  CHECK_FALSE(p.keep_alive());
+  // Without reset, the closed connection's parser refuses further input.
+  std::string_view second = "HTTP/1.1 204 No Content\r\n\r\n";
+  gantry::http::parser closed = std::move(p);
+  CHECK(closed.parse(second).event == gantry::http::parse_event::error);
+
+  closed.reset();
+  r = closed.parse(second);
+  CHECK(r.event == gantry::http::parse_event::head);
+  CHECK(closed.response().status == gantry::http::status::no_content);
+  CHECK_FALSE(closed.error());
+  CHECK(closed.response().fields.size() == 0);
+}

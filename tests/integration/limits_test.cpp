@@ -1,0 +1,99 @@
+// Client-side limits and timeouts: --max-body, --request-head-timeout, --body-timeout,
+// --keepalive-timeout.
+#include <doctest/doctest.h>
+
+#include "common.hpp"
+
+using namespace gantry::testing;
+
+TEST_CASE("limits: --max-body") {
+  stub_upstream upstream{stub::echo()};
+  gantryd proxy{{.upstreams = {upstream.address()}, .args = {"--max-body", "1000"}}};
+  auto d = after(10s);
+
+  SUBCASE("a declared length over the limit gets 413 without reaching the upstream") {
+    tcp_client client{proxy.port()};
+    REQUIRE(client.send("POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 2000\r\n\r\n", d));
+    client.send(std::string(2000, 'x'), d);  // gantryd may close before it reads this
+    auto r = client.read_response(d);
+    INFO(r.summary());
+    CHECK(r.status() == 413);
+    CHECK(upstream.request_count() == 0);
+  }
+
+  SUBCASE("a chunked body that grows over the limit is cut off") {
+    tcp_client client{proxy.port()};
+    REQUIRE(client.send(make_request("POST", "/", {"Transfer-Encoding: chunked"}), d));
+    client.send("400\r\n" + std::string(1024, 'x') + "\r\n400\r\n" + std::string(1024, 'y') +
+                    "\r\n0\r\n\r\n",
+                d);
+    auto r = client.read_response(d);
+    INFO(r.summary());
+    CHECK(r.status() != 200);
+    CHECK((r.status() == 413 || (r.status() == 0 && r.closed)));
+    for (const auto& request : upstream.requests()) {
+      CHECK_FALSE(request.complete);
+      CHECK(request.body_size <= 1000);
+    }
+  }
+
+  SUBCASE("a body at the limit is fine") {
+    auto r = fetch(proxy.port(), make_request("POST", "/", {}, std::string(1000, 'z')));
+    CHECK(r.status() == 200);
+  }
+}
+
+TEST_CASE("limits: client timeouts") {
+  stub_upstream upstream{stub::echo()};
+  gantryd proxy{{.upstreams = {upstream.address()},
+                 .args = {"--request-head-timeout", "300", "--body-timeout", "300",
+                          "--keepalive-timeout", "300"}}};
+  tcp_client client{proxy.port()};
+  auto d = after(10s);
+  std::string received;
+  auto start = clock::now();
+
+  SUBCASE("a head that never ends: 408 or a close") {
+    REQUIRE(client.send("GET / HTTP/1.1\r\nHost: te", d));
+    CHECK(client.wait_for_close(after(5s), &received));
+    CHECK((received.empty() || received.rfind("HTTP/1.1 408", 0) == 0));
+    CHECK(clock::now() - start >= 250ms);
+    CHECK(upstream.request_count() == 0);
+  }
+
+  SUBCASE("a connection that never sends a byte is closed") {
+    CHECK(client.wait_for_close(after(5s), &received));
+    CHECK((received.empty() || received.rfind("HTTP/1.1 408", 0) == 0));
+  }
+
+  SUBCASE("a body that stops coming: the exchange ends, upstream connection closed") {
+    REQUIRE(
+        client.send("PUT / HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n0123456789", d));
+    CHECK(client.wait_for_close(after(5s), &received));
+    INFO("received: ", received);
+    CHECK(received.rfind("HTTP/1.1 200", 0) == std::string::npos);
+    CHECK(clock::now() - start >= 250ms);
+    CHECK(upstream.wait_for_peer_closes(1, after(5s)));
+  }
+
+  SUBCASE("an idle keep-alive connection is closed silently") {
+    REQUIRE(client.send(make_request("GET", "/"), d));
+    CHECK(client.read_response(d).status() == 200);
+    auto idle_since = clock::now();
+    CHECK(client.wait_for_close(after(5s), &received));
+    CHECK(received.empty());
+    CHECK(clock::now() - idle_since >= 250ms);
+  }
+
+  SUBCASE("a request that trickles in byte by byte, within the timeouts, is served") {
+    std::string request = make_request("POST", "/steady", {}, "0123456789");
+    for (char ch : request) {
+      REQUIRE(client.send(std::string(1, ch), d));
+      if (ch == '\n') std::this_thread::sleep_for(20ms);  // pacing, not synchronisation
+    }
+    auto r = client.read_response(d);
+    CHECK(r.status() == 200);
+  }
+  // Whatever happened to that client, others are served.
+  CHECK(get(proxy.port(), "/other").status() == 200);
+}

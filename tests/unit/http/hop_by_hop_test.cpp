@@ -1,0 +1,76 @@
+#include "gantry/http/hop_by_hop.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using gantry::http::headers;
+
+namespace {
+
+std::vector<std::string> names(const headers& h) {
+  std::vector<std::string> out;
+  for (auto f : h) out.emplace_back(f.name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("hop-by-hop fields and the fields Connection names are removed") {
+  headers h;
+  h.add("Host", "a");
+  h.add("Connection", "keep-alive, X-Secret");
+  h.add("Keep-Alive", "timeout=5");
+  h.add("x-secret", "1");
+  h.add("TE", "trailers");
+  h.add("Transfer-Encoding", "chunked");
+  h.add("Upgrade", "websocket");
+  h.add("Proxy-Connection", "keep-alive");
+  h.add("Connection", "X-Other");
+  h.add("X-Other", "2");
+  h.add("Accept", "*/*");
+  REQUIRE(gantry::http::remove_hop_by_hop(h));
+  CHECK(names(h) == std::vector<std::string>{"Host", "Accept"});
+}
+
+TEST_CASE("Connection cannot remove Content-Length or Host (no framing smuggling)") {
+  headers h;
+  h.add("Host", "a");
+  h.add("Content-Length", "28");
+  h.add("Connection", "Content-Length, Host, close");
+  REQUIRE(gantry::http::remove_hop_by_hop(h));
+  CHECK(names(h) == std::vector<std::string>{"Host", "Content-Length"});
+}
+
+TEST_CASE("too many Connection options refuse the message and leave it alone") {
+  headers h;
+  std::string options;
+  for (int i = 0; i < 40; ++i) {
+    options.append("x");
+    options.append(std::to_string(i));
+    options.append(",");
+  }
+  h.add("Connection", options);
+  h.add("x1", "v");
+  CHECK_FALSE(gantry::http::remove_hop_by_hop(h));
+  CHECK(h.size() == 2);
+
+  SUBCASE("repeated options count once") {
+    headers same;
+    std::string repeated;
+    for (int i = 0; i < 1000; ++i) repeated += "x-a, ";
+    same.add("Connection", repeated);
+    same.add("X-A", "1");
+    same.add("X-B", "2");
+    REQUIRE(gantry::http::remove_hop_by_hop(same));
+    CHECK(names(same) == std::vector<std::string>{"X-B"});
+  }
+}
+
+TEST_CASE("is_hop_by_hop knows the RFC 9110 list, case-insensitively") {
+  CHECK(gantry::http::is_hop_by_hop("transfer-encoding"));
+  CHECK(gantry::http::is_hop_by_hop("KEEP-ALIVE"));
+  CHECK_FALSE(gantry::http::is_hop_by_hop("Trailer"));
+  CHECK_FALSE(gantry::http::is_hop_by_hop("Content-Length"));
+}
