@@ -16,8 +16,7 @@ int main(int argc, char** argv) {
   gantry::gateway gw{io};
   gw.cluster("backend", {argv[2]});
   auto bound = gw.listen(argv[1]);
-  std::printf("proxying %s:%u -> %s\n", bound.address().to_string().c_str(), bound.port(),
-              argv[2]);
+  std::printf("proxying %s:%u -> %s\n", bound.address().to_string().c_str(), bound.port(), argv[2]);
   std::fflush(stdout);
 
   // Ctrl-C: stop accepting, let in-flight requests finish, then io.run() returns.

@@ -1,10 +1,10 @@
 #include "demo_api.hpp"
 
+#include <fmt/format.h>
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/write.hpp>
-#include <fmt/format.h>
 #include <string>
 
 #include "gantry/core/async.hpp"
@@ -58,8 +58,7 @@ std::string answer(const http::request& req, std::uint64_t body_bytes, http::sta
     }
     return fmt::format(R"({{"method":"{}","target":"{}","body_bytes":{},"headers":{{{}}}}})"
                        "\n",
-                       http::to_string(req.method), json_escape(req.target), body_bytes,
-                       fields);
+                       http::to_string(req.method), json_escape(req.target), body_bytes, fields);
   }
   status = http::status::not_found;
   return "{\"error\":\"no such resource\"}\n";

@@ -1,10 +1,10 @@
 // gantryd: the reference gateway daemon, assembled from the Gantry library.
+#include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <charconv>
 #include <cstdio>
-#include <fmt/core.h>
-#include <fmt/ranges.h>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -81,18 +81,35 @@ command_line parse(int argc, char** argv) {
   const std::map<std::string_view, std::function<void(std::string_view)>> valued{
       {"--listen", [&](auto v) { cmd.listen = v; }},
       {"--upstream", [&](auto v) { cmd.upstreams = split_list(v); }},
-      {"--workers", [&](auto v) { o.workers = static_cast<unsigned>(parse_number("--workers", v)); }},
-      {"--connect-timeout", [&](auto v) { o.upstream.connect_timeout = ms(parse_number("--connect-timeout", v)); }},
-      {"--upstream-timeout", [&](auto v) { o.upstream.response_timeout = ms(parse_number("--upstream-timeout", v)); }},
-      {"--request-head-timeout", [&](auto v) { o.client.request_head_timeout = ms(parse_number("--request-head-timeout", v)); }},
-      {"--body-timeout", [&](auto v) { o.client.body_timeout = ms(parse_number("--body-timeout", v)); }},
-      {"--keepalive-timeout", [&](auto v) { o.client.keepalive_timeout = ms(parse_number("--keepalive-timeout", v)); }},
-      {"--max-connections", [&](auto v) { o.client.max_connections = parse_number("--max-connections", v); }},
-      {"--max-body", [&](auto v) { o.client.request_limits.max_body_size = parse_number("--max-body", v); }},
-      {"--pool-max-idle", [&](auto v) { o.upstream.pool.max_idle_per_endpoint = parse_number("--pool-max-idle", v); }},
-      {"--pool-idle-timeout", [&](auto v) { o.upstream.pool.idle_timeout = ms(parse_number("--pool-idle-timeout", v)); }},
-      {"--pool-max-requests", [&](auto v) { o.upstream.pool.max_exchanges_per_connection = static_cast<std::uint32_t>(parse_number("--pool-max-requests", v)); }},
-      {"--drain-timeout", [&](auto v) { o.drain_timeout = ms(parse_number("--drain-timeout", v)); }},
+      {"--workers",
+       [&](auto v) { o.workers = static_cast<unsigned>(parse_number("--workers", v)); }},
+      {"--connect-timeout",
+       [&](auto v) { o.upstream.connect_timeout = ms(parse_number("--connect-timeout", v)); }},
+      {"--upstream-timeout",
+       [&](auto v) { o.upstream.response_timeout = ms(parse_number("--upstream-timeout", v)); }},
+      {"--request-head-timeout",
+       [&](auto v) {
+         o.client.request_head_timeout = ms(parse_number("--request-head-timeout", v));
+       }},
+      {"--body-timeout",
+       [&](auto v) { o.client.body_timeout = ms(parse_number("--body-timeout", v)); }},
+      {"--keepalive-timeout",
+       [&](auto v) { o.client.keepalive_timeout = ms(parse_number("--keepalive-timeout", v)); }},
+      {"--max-connections",
+       [&](auto v) { o.client.max_connections = parse_number("--max-connections", v); }},
+      {"--max-body",
+       [&](auto v) { o.client.request_limits.max_body_size = parse_number("--max-body", v); }},
+      {"--pool-max-idle",
+       [&](auto v) { o.upstream.pool.max_idle_per_endpoint = parse_number("--pool-max-idle", v); }},
+      {"--pool-idle-timeout",
+       [&](auto v) { o.upstream.pool.idle_timeout = ms(parse_number("--pool-idle-timeout", v)); }},
+      {"--pool-max-requests",
+       [&](auto v) {
+         o.upstream.pool.max_exchanges_per_connection =
+             static_cast<std::uint32_t>(parse_number("--pool-max-requests", v));
+       }},
+      {"--drain-timeout",
+       [&](auto v) { o.drain_timeout = ms(parse_number("--drain-timeout", v)); }},
   };
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -156,8 +173,7 @@ int main(int argc, char** argv) {
     fmt::print("gantryd listening on {}:{}\n", bound.address().to_string(), bound.port());
     if (!cmd.quiet) {
       fmt::print("  workers: {}, upstreams: {}{}\n", gw.options().workers,
-                 fmt::join(cmd.upstreams, ", "),
-                 demo ? " (built-in demo API)" : "");
+                 fmt::join(cmd.upstreams, ", "), demo ? " (built-in demo API)" : "");
       if (demo) fmt::print("  try: curl http://localhost:{}/\n", bound.port());
     }
     std::fflush(stdout);

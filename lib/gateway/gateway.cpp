@@ -48,8 +48,7 @@ gateway::~gateway() {
 }
 
 gateway& gateway::cluster(std::string name, const std::vector<std::string>& endpoints) {
-  if (state_->listening)
-    throw std::logic_error("gateway: declare clusters before listen()");
+  if (state_->listening) throw std::logic_error("gateway: declare clusters before listen()");
   state_->config->add(upstream::cluster::from_addresses(std::move(name), endpoints));
   return *this;
 }
@@ -101,8 +100,7 @@ void gateway::start() {
 }
 
 void gateway::stop() {
-  for (auto& w : state_->workers)
-    asio::post(w->executor(), [target = w] { target->stop(); });
+  for (auto& w : state_->workers) asio::post(w->executor(), [target = w] { target->stop(); });
 }
 
 void gateway::wait() {

@@ -258,8 +258,7 @@ asio::awaitable<std::error_code> session::connect(upstream::connection& conn,
   co_return ec;
 }
 
-asio::awaitable<session::send_result> session::send_request(bool& continue_due,
-                                                            bool& body_started,
+asio::awaitable<session::send_result> session::send_request(bool& continue_due, bool& body_started,
                                                             bool& request_complete) {
   const bool chunked = request_parser_.chunked();
   auto upstream_failure = [](const std::error_code& ec) {
@@ -523,9 +522,9 @@ bool session::prepare_client_head(bool& chunked_out, bool& close_after) {
     close_after = true;
   } else {
     res.fields.erase("Content-Length");
-    res.fields.add("Transfer-Encoding",
-                   response_parser_.chunked() && !scratch_.empty() ? std::string_view{scratch_}
-                                                                   : "chunked");
+    res.fields.add("Transfer-Encoding", response_parser_.chunked() && !scratch_.empty()
+                                            ? std::string_view{scratch_}
+                                            : "chunked");
     chunked_out = true;
   }
   res.fields.add("Via", via_value);

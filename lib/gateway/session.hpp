@@ -45,7 +45,12 @@ class session {
 
   // How sending a request to the upstream ended.
   enum class send_result : std::uint8_t {
-    ok, upstream_failed, upstream_timed_out, client_failed, client_timed_out, bad_body,
+    ok,
+    upstream_failed,
+    upstream_timed_out,
+    client_failed,
+    client_timed_out,
+    bad_body,
   };
 
   asio::awaitable<bool> read_request_head();
@@ -65,8 +70,7 @@ class session {
 
   asio::awaitable<std::error_code> read_client();
   asio::awaitable<std::error_code> read_upstream();
-  asio::awaitable<std::error_code> write_client(std::string_view bytes,
-                                                std::string_view more = {});
+  asio::awaitable<std::error_code> write_client(std::string_view bytes, std::string_view more = {});
   asio::awaitable<std::error_code> write_upstream(std::string_view bytes,
                                                   std::string_view more = {});
   void release_upstream(bool reusable) noexcept;
@@ -84,8 +88,8 @@ class session {
   http::parser response_parser_;
   io_buffer from_client_;
   io_buffer from_upstream_;
-  std::string out_;      // bytes being assembled for the next write
-  std::string scratch_;  // for building header values
+  std::string out_;              // bytes being assembled for the next write
+  std::string scratch_;          // for building header values
   std::string transfer_coding_;  // the request's Transfer-Encoding, kept across stripping
   std::unique_ptr<upstream::connection> upstream_;
   std::uint32_t endpoint_ = 0;

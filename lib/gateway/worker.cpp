@@ -1,8 +1,8 @@
 #include "worker.hpp"
 
 #include <asio/co_spawn.hpp>
-#include <exception>
 #include <cstdio>
+#include <exception>
 
 #include "gantry/core/async.hpp"
 #include "session.hpp"
@@ -94,8 +94,10 @@ void worker::attach(session& s) noexcept {
 }
 
 void worker::detach(session& s) noexcept {
-  if (s.prev != nullptr) s.prev->next = s.next;
-  else sessions_ = s.next;
+  if (s.prev != nullptr)
+    s.prev->next = s.next;
+  else
+    sessions_ = s.next;
   if (s.next != nullptr) s.next->prev = s.prev;
   --connection_count_;
   if (waiting_for_slot_) slot_freed_.cancel();

@@ -8,8 +8,8 @@ namespace gantry::net {
 
 std::vector<asio::ip::tcp::endpoint> resolve(std::string_view host_port) {
   auto fail = [&](std::string_view why) {
-    return std::invalid_argument("bad address '" + std::string(host_port) + "': " +
-                                 std::string(why));
+    return std::invalid_argument("bad address '" + std::string(host_port) +
+                                 "': " + std::string(why));
   };
   auto colon = host_port.rfind(':');
   if (colon == std::string_view::npos) throw fail("expected HOST:PORT");

@@ -15,8 +15,8 @@ asio::ip::tcp::acceptor make_listener(asio::any_io_executor executor,
   std::error_code ec;
   auto check = [&](const char* step) {
     if (ec)
-      throw std::system_error(ec, std::string(step) + " " + address.address().to_string() +
-                                      ":" + std::to_string(address.port()));
+      throw std::system_error(ec, std::string(step) + " " + address.address().to_string() + ":" +
+                                      std::to_string(address.port()));
   };
   acceptor.open(address.protocol(), ec);
   check("cannot open a socket for");

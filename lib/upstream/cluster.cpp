@@ -7,8 +7,7 @@
 namespace gantry::upstream {
 
 cluster cluster::from_addresses(std::string name, const std::vector<std::string>& addresses) {
-  if (addresses.empty())
-    throw std::invalid_argument("cluster '" + name + "' has no endpoints");
+  if (addresses.empty()) throw std::invalid_argument("cluster '" + name + "' has no endpoints");
   cluster c{std::move(name), {}};
   for (const auto& address : addresses) {
     try {

@@ -94,8 +94,15 @@ class headers {
 
     iterator() = default;
     field operator*() const noexcept { return owner_->at(index_); }
-    iterator& operator++() noexcept { ++index_; return *this; }
-    iterator operator++(int) noexcept { auto copy = *this; ++index_; return copy; }
+    iterator& operator++() noexcept {
+      ++index_;
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      auto copy = *this;
+      ++index_;
+      return copy;
+    }
     friend bool operator==(const iterator& a, const iterator& b) noexcept {
       return a.index_ == b.index_;
     }

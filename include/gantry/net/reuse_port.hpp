@@ -22,12 +22,28 @@ class reuse_port {
   bool enabled() const noexcept { return value_ != 0; }
 
   // The SettableSocketOption requirements of Asio.
-  template <class Protocol> int level(const Protocol&) const noexcept { return SOL_SOCKET; }
-  template <class Protocol> int name(const Protocol&) const noexcept { return SO_REUSEPORT; }
-  template <class Protocol> const int* data(const Protocol&) const noexcept { return &value_; }
-  template <class Protocol> int* data(const Protocol&) noexcept { return &value_; }
-  template <class Protocol> std::size_t size(const Protocol&) const noexcept { return sizeof value_; }
-  template <class Protocol> void resize(const Protocol&, std::size_t) noexcept {}
+  template <class Protocol>
+  int level(const Protocol&) const noexcept {
+    return SOL_SOCKET;
+  }
+  template <class Protocol>
+  int name(const Protocol&) const noexcept {
+    return SO_REUSEPORT;
+  }
+  template <class Protocol>
+  const int* data(const Protocol&) const noexcept {
+    return &value_;
+  }
+  template <class Protocol>
+  int* data(const Protocol&) noexcept {
+    return &value_;
+  }
+  template <class Protocol>
+  std::size_t size(const Protocol&) const noexcept {
+    return sizeof value_;
+  }
+  template <class Protocol>
+  void resize(const Protocol&, std::size_t) noexcept {}
 
  private:
   int value_;
