@@ -12,6 +12,7 @@
 #   CONNECTIONS=64    wrk connections (keep-alive)
 #   THREADS=2         wrk threads
 #   GANTRYD=path      gantryd binary (default: build/examples/gantryd/gantryd)
+#   GANTRYD_ARGS=".." extra gantryd flags, word-split (e.g. --pool-max-requests 100000)
 #   TASKSET_SERVER=L  run the proxies under `taskset -c L` (e.g. 0)
 #   TASKSET_UPSTREAM=L run the upstream nginx under `taskset -c L`
 #                     (default: same as TASKSET_SERVER)
@@ -20,14 +21,16 @@
 #   KEEP_TMP=1        keep the temp dir (configs, logs, raw wrk output)
 set -euo pipefail
 
-readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-readonly REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+readonly SCRIPT_DIR REPO_ROOT
 
 DURATION="${DURATION:-10s}"
 WARMUP="${WARMUP:-2s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 GANTRYD="${GANTRYD:-$REPO_ROOT/build/examples/gantryd/gantryd}"
+GANTRYD_ARGS="${GANTRYD_ARGS:-}"
 TASKSET_SERVER="${TASKSET_SERVER:-}"
 TASKSET_UPSTREAM="${TASKSET_UPSTREAM:-$TASKSET_SERVER}"
 TASKSET_CLIENT="${TASKSET_CLIENT:-}"
@@ -40,6 +43,7 @@ readonly BODY="Hello, World!"
 TMP=""
 PIDS=()          # every server process we started, for the exit trap
 CLIENT_PID=""    # the running `timeout wrk`, if any
+NAP_PID=""       # the running `sleep` of nap(), if any
 USED_PORTS=()    # ports already handed out, so two servers never collide
 
 die() { echo "run.sh: error: $*" >&2; exit 1; }
@@ -51,7 +55,8 @@ cleanup() {
   local rc=$? pid
   trap - EXIT INT TERM
   # timeout passes SIGTERM on to wrk.
-  [[ -n "$CLIENT_PID" ]] && kill -TERM "$CLIENT_PID" 2>/dev/null
+  if [[ -n "$CLIENT_PID" ]]; then kill -TERM "$CLIENT_PID" 2>/dev/null || true; fi
+  if [[ -n "$NAP_PID" ]]; then kill -TERM "$NAP_PID" 2>/dev/null || true; fi
   # SIGTERM first so nginx/haproxy stop their workers; SIGKILL stragglers.
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for _ in $(seq 1 30); do
@@ -61,7 +66,8 @@ cleanup() {
     sleep 0.1
   done
   for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Reap only what we stopped: a bare `wait` could block on other children.
+  wait "${PIDS[@]}" ${CLIENT_PID:+"$CLIENT_PID"} 2>/dev/null || true
   if [[ -n "$TMP" && -d "$TMP" ]]; then
     if [[ "$KEEP_TMP" == 1 ]]; then
       echo "kept temp dir: $TMP" >&2
@@ -87,10 +93,12 @@ duration_seconds() {
   esac
 }
 
-# Optional `taskset -c LIST` prefix; empty list means "pin nothing".
-taskset_prefix() {
-  [[ -n "$1" ]] && printf 'taskset -c %s' "$1"
-  return 0
+# Sets PIN to the `taskset -c LIST` prefix for a command, or to nothing when
+# LIST is empty ("pin nothing"). An array, so "${PIN[@]}" is never re-split.
+PIN=()
+pin_to() {
+  PIN=()
+  if [[ -n "$1" ]]; then PIN=(taskset -c "$1"); fi
 }
 
 port_in_use() {
@@ -155,17 +163,67 @@ check_target() {
     die "$name: expected '$BODY' with status 200, got '$out'"
 }
 
+# sleep that a trap can interrupt: bash runs traps only between foreground
+# commands, but `wait` returns as soon as a signal arrives.
+nap() {
+  sleep "$1" &
+  NAP_PID=$!
+  wait "$NAP_PID" || true
+  NAP_PID=""
+}
+
 # Percentage of CPU time the machine spent busy over one second. A parallel
 # compile on a 2-core box halves the numbers; say so instead of hiding it.
 cpu_busy_percent() {
   local a b
   a=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat)
-  sleep 1
+  nap 1
   b=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat)
   awk -v a="$a" -v b="$b" 'BEGIN {
     split(a, x, " "); split(b, y, " ")
     busy = y[1] - x[1]; total = busy + y[2] - x[2]
     printf "%d", (total > 0 ? 100 * busy / total : 0) }'
+}
+
+# Prints "total busy steal ours" in clock ticks. total, busy and steal come
+# from /proc/stat; busy is user+nice+system+irq+softirq, because the kernel
+# charges the loopback softirq work done on a task's behalf to that task's
+# stime (measured: ours == user+system+softirq on an idle box). ours sums
+# utime+stime over every live descendant of this script, which covers the
+# servers, their workers and wrk. Two samples give the share of the machine
+# that went to something other than the benchmark during a run.
+cpu_sample() {
+  local sys procs
+  sys=$(awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8+$9, $2+$3+$4+$7+$8, $9; exit}' /proc/stat)
+  # Processes can exit between the glob and the read; that is fine.
+  procs=$(cat /proc/[0-9]*/stat 2>/dev/null || true)
+  awk -v root=$$ -v sys="$sys" '
+    {
+      pid = $1
+      rest = substr($0, match($0, /\) [A-Za-z] /) + 2)   # after "pid (comm) "
+      split(rest, f, " ")
+      ppid[pid] = f[2]; ticks[pid] = f[12] + f[13]
+    }
+    END {
+      mine[root] = 1
+      do {
+        changed = 0
+        for (p in ppid) if (!(p in mine) && (ppid[p] in mine)) { mine[p] = 1; changed = 1 }
+      } while (changed)
+      ours = 0
+      for (p in mine) if (p != root) ours += ticks[p]
+      print sys, ours
+    }' <<<"$procs"
+}
+
+# "Other" CPU between two samples: the share of all CPU time (percent) that
+# was neither the benchmark nor idle, i.e. other processes plus VM steal.
+other_percent() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    split(a, x, " "); split(b, y, " ")
+    total = y[1] - x[1]; busy = y[2] - x[2]; steal = y[3] - x[3]; ours = y[4] - x[4]
+    other = busy - ours; if (other < 0) other = 0
+    printf "%.0f", (total > 0 ? 100 * (other + steal) / total : 0) }'
 }
 
 # ---------------------------------------------------------------- servers
@@ -212,7 +270,8 @@ start_nginx() {
   # -e: nginx opens its compiled-in error log before reading the config.
   nginx -t -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/check.log" 2>&1 ||
     { show_log "$dir/check.log"; die "$name: nginx config test failed"; }
-  $(taskset_prefix "$taskset") nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" \
+  pin_to "$taskset"
+  "${PIN[@]}" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" \
     >"$dir/stdout.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
@@ -297,7 +356,8 @@ EOF
   haproxy -c -f "$dir/haproxy.cfg" >"$dir/check.log" 2>&1 ||
     { show_log "$dir/check.log"; die "haproxy: config check failed"; }
   # -db: stay in the foreground so our PID is the process to stop.
-  $(taskset_prefix "$TASKSET_SERVER") haproxy -db -f "$dir/haproxy.cfg" \
+  pin_to "$TASKSET_SERVER"
+  "${PIN[@]}" haproxy -db -f "$dir/haproxy.cfg" \
     >"$dir/haproxy.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
@@ -307,8 +367,11 @@ EOF
 start_gantryd() {
   local dir=$TMP/gantryd port=$1 uport=$2
   mkdir -p "$dir"
-  $(taskset_prefix "$TASKSET_SERVER") "$GANTRYD" --listen "$HOST:$port" \
-    --upstream "$HOST:$uport" --workers 1 --quiet >"$dir/stdout.log" 2>"$dir/stderr.log" &
+  pin_to "$TASKSET_SERVER"
+  # shellcheck disable=SC2086  # GANTRYD_ARGS is a list of flags on purpose
+  "${PIN[@]}" "$GANTRYD" --listen "$HOST:$port" \
+    --upstream "$HOST:$uport" --workers 1 --quiet $GANTRYD_ARGS \
+    >"$dir/stdout.log" 2>"$dir/stderr.log" &
   local pid=$!
   PIDS+=("$pid")
   # gantryd announces readiness on stdout; wait for that, then for the port.
@@ -329,16 +392,32 @@ start_gantryd() {
 
 # ---------------------------------------------------------------- wrk
 
+# Runs wrk once against PORT, output to OUT. Sets OTHER to the "other CPU"
+# percent seen over the middle of the run (skipping the first and last
+# second), or "-" for runs under 3 s.
 # wrk runs in the background and we `wait` for it: bash defers traps until a
 # foreground child exits, and `timeout` moves wrk out of the terminal's process
 # group, so Ctrl-C would otherwise do nothing until the run ends.
+OTHER="-"
 run_wrk() {
   local duration=$1 port=$2 out=$3
-  local limit=$(( $(duration_seconds "$duration") + 30 ))
-  timeout --kill-after=5 "$limit" $(taskset_prefix "$TASKSET_CLIENT") \
+  local secs limit
+  secs=$(duration_seconds "$duration")
+  limit=$(( secs + 30 ))
+  pin_to "$TASKSET_CLIENT"
+  timeout --kill-after=5 "$limit" "${PIN[@]}" \
     wrk --latency -t "$THREADS" -c "$CONNECTIONS" -d "$duration" \
     "http://$HOST:$port/" >"$out" 2>&1 &
   CLIENT_PID=$!
+  OTHER="-"
+  if (( secs >= 3 )); then
+    local s1 s2
+    nap 1
+    s1=$(cpu_sample)
+    nap $(( secs - 2 ))
+    s2=$(cpu_sample)
+    OTHER=$(other_percent "$s1" "$s2")
+  fi
   local rc=0
   wait "$CLIENT_PID" || rc=$?
   CLIENT_PID=""
@@ -425,12 +504,13 @@ main() {
   names+=(haproxy); ports+=("$port")
 
   local i
-  declare -A rps p50 p99 errs
+  declare -A rps p50 p99 errs other
   for i in "${!names[@]}"; do
     local n=${names[$i]} p=${ports[$i]}
     log "$n: warm-up $WARMUP, then $DURATION (-t$THREADS -c$CONNECTIONS)"
     run_wrk "$WARMUP" "$p" "$TMP/wrk-$n-warmup.txt"
     run_wrk "$DURATION" "$p" "$TMP/wrk-$n.txt"
+    other[$n]=$OTHER
     read -r "rps[$n]" "p50[$n]" "p99[$n]" "errs[$n]" < <(parse_wrk "$TMP/wrk-$n.txt")
   done
 
@@ -441,31 +521,41 @@ main() {
   echo "haproxy: $(haproxy -v 2>&1 | head -n 1)"
   echo "wrk:     $(wrk -v 2>&1 | head -n 1)"
   if [[ " ${names[*]} " == *" gantryd "* ]]; then
-    echo "gantryd: $GANTRYD"
+    echo "gantryd: $GANTRYD${GANTRYD_ARGS:+ $GANTRYD_ARGS}"
   fi
   echo "wrk:     -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up $WARMUP)"
   echo "busy:    ${busy}% CPU before start (other load on the machine)"
   echo "pinning: server=${TASKSET_SERVER:-none} upstream=${TASKSET_UPSTREAM:-none} client=${TASKSET_CLIENT:-none}"
   echo
-  printf '| %-8s | %10s | %9s | %9s | %6s |\n' target "req/s" "p50 ms" "p99 ms" errors
-  printf '|%s|%s|%s|%s|%s|\n' ---------- -----------: ----------: ----------: -------:
+  printf '| %-8s | %10s | %9s | %9s | %6s | %6s |\n' \
+    target "req/s" "p50 ms" "p99 ms" errors "other"
+  printf '|%s|%s|%s|%s|%s|%s|\n' \
+    ---------- -----------: ----------: ----------: -------: -------:
+  local shown
   for n in "${names[@]}"; do
-    printf '| %-8s | %10.0f | %9.3f | %9.3f | %6d |\n' \
-      "$n" "${rps[$n]}" "${p50[$n]}" "${p99[$n]}" "${errs[$n]}"
+    shown=${other[$n]}
+    [[ "$shown" == "-" ]] || shown="$shown%"
+    printf '| %-8s | %10.0f | %9.3f | %9.3f | %6d | %6s |\n' \
+      "$n" "${rps[$n]}" "${p50[$n]}" "${p99[$n]}" "${errs[$n]}" "$shown"
   done
+  echo "other = CPU used by anything but this benchmark (other processes, VM steal)"
+  echo "        during the measured run; above a few percent the row is skewed."
   echo
   if [[ -n "${rps[gantryd]:-}" ]]; then
     echo "(req/s ratio: higher is better for gantryd; p99 ratio: lower is better)"
-    local other
-    for other in nginx haproxy; do
-      awk -v g="${rps[gantryd]}" -v o="${rps[$other]}" -v gp="${p99[gantryd]}" -v op="${p99[$other]}" \
-        -v name="$other" 'BEGIN {
+    local peer
+    for peer in nginx haproxy; do
+      awk -v g="${rps[gantryd]}" -v o="${rps[$peer]}" -v gp="${p99[gantryd]}" -v op="${p99[$peer]}" \
+        -v name="$peer" 'BEGIN {
           printf "gantryd/%-7s req/s ratio %.2f   p99 ratio %.2f\n", name, g / o, gp / op }'
     done
   else
     echo "gantryd/nginx, gantryd/haproxy: n/a (gantryd skipped)"
   fi
   for n in "${names[@]}"; do
+    if [[ "${other[$n]}" != "-" ]] && (( ${other[$n]} > 5 )); then
+      echo "WARNING: $n ran while ${other[$n]}% of the CPU went to other work; rerun on an idle machine"
+    fi
     if (( ${errs[$n]} > 0 )); then
       echo "WARNING: $n had ${errs[$n]} errors (see wrk output; KEEP_TMP=1 keeps it)"
     fi
