@@ -7,11 +7,15 @@
 namespace gantry::http {
 
 bool is_hop_by_hop(std::string_view name) noexcept {
-  static constexpr std::array<std::string_view, 6> names{
-      "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Transfer-Encoding", "Upgrade"};
-  for (auto hop : names)
-    if (core::iequals(name, hop)) return true;
-  return false;
+  // Dispatch on length: every forwarded field passes through here, and most match none.
+  switch (name.size()) {
+    case 2: return core::iequals(name, "TE");
+    case 7: return core::iequals(name, "Upgrade");
+    case 10: return core::iequals(name, "Connection") || core::iequals(name, "Keep-Alive");
+    case 16: return core::iequals(name, "Proxy-Connection");
+    case 17: return core::iequals(name, "Transfer-Encoding");
+    default: return false;
+  }
 }
 
 bool remove_hop_by_hop(headers& fields) {
@@ -36,6 +40,7 @@ bool remove_hop_by_hop(headers& fields) {
   if (too_many) return false;
 
   auto is_named = [&](std::string_view name) {
+    if (named_count == 0) return false;
     if (core::iequals(name, "Content-Length") || core::iequals(name, "Host")) return false;
     for (std::size_t i = 0; i < named_count; ++i)
       if (core::iequals(named[i], name)) return true;

@@ -1,6 +1,7 @@
 #include "gantry/http/serializer.hpp"
 
 #include <charconv>
+#include <cstring>
 
 namespace gantry::http {
 namespace {
@@ -12,12 +13,22 @@ void append_version(version v, std::string& out) {
   out.push_back(static_cast<char>('0' + v.minor));
 }
 
+// Sized once and filled with plain copies: heads are written for every proxied message.
 void append_fields(const headers& fields, std::string& out) {
+  std::size_t size = 0;
+  for (field f : fields) size += f.name.size() + f.value.size() + 4;
+  std::size_t at = out.size();
+  out.resize(at + size);
+  char* p = out.data() + at;
   for (field f : fields) {
-    out.append(f.name);
-    out.append(": ");
-    out.append(f.value);
-    out.append("\r\n");
+    std::memcpy(p, f.name.data(), f.name.size());
+    p += f.name.size();
+    *p++ = ':';
+    *p++ = ' ';
+    std::memcpy(p, f.value.data(), f.value.size());
+    p += f.value.size();
+    *p++ = '\r';
+    *p++ = '\n';
   }
 }
 
