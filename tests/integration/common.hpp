@@ -1,6 +1,12 @@
 #pragma once
 // Small helpers the integration tests share.
 
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -60,5 +66,36 @@ std::uint64_t wait_until_stalled(Progress progress, clock::duration quiet, deadl
   }
   return last;
 }
+
+}  // namespace gantry::testing
+
+namespace gantry::testing {
+
+/// A loopback port with a socket bound to it but not listening: connecting is refused, and
+/// no other process can take the port while this lives. With a `backlog`, it listens but
+/// never accepts.
+class refusing_port {
+ public:
+  explicit refusing_port(int backlog = -1) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    if (backlog >= 0) REQUIRE(::listen(fd_, backlog) == 0);
+    port_ = ntohs(address.sin_port);
+  }
+  ~refusing_port() { ::close(fd_); }
+  refusing_port(const refusing_port&) = delete;
+  refusing_port& operator=(const refusing_port&) = delete;
+  std::uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
 
 }  // namespace gantry::testing

@@ -402,6 +402,10 @@ bool stub_upstream::wait_for_peer_closes(std::size_t n, deadline d) const {
   });
 }
 
+bool stub_upstream::wait_for_bytes_sent(std::size_t index, std::uint64_t n, deadline d) const {
+  return wait_until(d, [&] { return index < records_.size() && records_[index].bytes_sent >= n; });
+}
+
 // --- canned behaviours -----------------------------------------------------------------
 
 namespace stub {

@@ -163,6 +163,10 @@ class stub_upstream {
   /// Waits until `n` requests arrived complete (with their whole body).
   bool wait_for_complete_requests(std::size_t n, deadline d) const;
   bool wait_for_peer_closes(std::size_t n, deadline d) const;
+  /// Waits until the stub has written at least `n` bytes on connection `index` (which may not
+  /// have been accepted yet): for a test that must act only once an unsolicited write has
+  /// gone out.
+  bool wait_for_bytes_sent(std::size_t index, std::uint64_t n, deadline d) const;
 
   /// Releases every connection waiting in `wait_gate`, now and later.
   void open_gate();
