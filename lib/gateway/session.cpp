@@ -10,6 +10,7 @@
 #include "gantry/core/ascii.hpp"
 #include "gantry/core/async.hpp"
 #include "gantry/http/error.hpp"
+#include "gantry/http/forwarding.hpp"
 #include "gantry/http/hop_by_hop.hpp"
 #include "gantry/http/serializer.hpp"
 #include "worker.hpp"
@@ -47,19 +48,6 @@ bool looks_reusable(asio::ip::tcp::socket& socket) noexcept {
 
 http::status status_of(const http::parser& parser) noexcept {
   return http::status_for(static_cast<http::errc>(parser.error().value()));
-}
-
-// Adds the message's framing fields from what the parser found, never from what the
-// fields said: a Connection option or a stray duplicate cannot change how a body is read.
-void set_framing(http::headers& fields, const http::parser& parser,
-                 std::string_view transfer_coding) {
-  fields.erase("Content-Length");
-  fields.erase("Transfer-Encoding");
-  if (parser.chunked()) {
-    fields.add("Transfer-Encoding", transfer_coding.empty() ? "chunked" : transfer_coding);
-  } else if (auto length = parser.content_length()) {
-    fields.add("Content-Length", std::to_string(*length));
-  }
 }
 
 }  // namespace
@@ -467,12 +455,8 @@ bool session::prepare_upstream_head(std::string_view endpoint_name) {
   http::headers& fields = req.fields;
   // A coding list such as "gzip, chunked" is forwarded whole: the body is re-chunked, the
   // codings under the chunking pass through untouched.
-  transfer_coding_.clear();
-  if (request_parser_.chunked())
-    if (auto coding = fields.get("Transfer-Encoding")) transfer_coding_.assign(*coding);
-  if (!http::remove_hop_by_hop(fields)) return false;
+  if (!http::prepare_for_forwarding(fields, request_parser_, scratch_)) return false;
   fields.erase("Expect");
-  set_framing(fields, request_parser_, transfer_coding_);
   if (!fields.contains("Host")) fields.add("Host", endpoint_name);
 
   // Every X-Forwarded-For line, joined, then the client: values are copied before set()
@@ -505,27 +489,21 @@ bool session::prepare_client_head(bool& chunked_out, bool& close_after) {
   const http::request& req = request_parser_.request();
   http::response& res = response_parser_.response();
   const bool client_1_0 = client_version_ == http::http_1_0;
-  scratch_.clear();
-  if (response_parser_.chunked())
-    if (auto coding = res.fields.get("Transfer-Encoding")) scratch_.assign(*coding);
-  if (!http::remove_hop_by_hop(res.fields)) return false;
+  if (!http::prepare_for_forwarding(res.fields, response_parser_, scratch_)) return false;
   const bool bodyless = req.method == http::method::head || http::is_bodyless(res.status);
   if (bodyless) {
     // Content-Length of a HEAD or 304 response describes the resource: it goes as it came.
     res.fields.erase("Transfer-Encoding");
-  } else if (response_parser_.content_length()) {
-    set_framing(res.fields, response_parser_, {});
-  } else if (client_1_0) {
+  } else if (!response_parser_.content_length()) {
     // Chunked or close-delimited upstream body: an HTTP/1.0 client learns where it ends
     // from the close; an HTTP/1.1 client gets it chunked.
-    res.fields.erase("Content-Length");
-    close_after = true;
-  } else {
-    res.fields.erase("Content-Length");
-    res.fields.add("Transfer-Encoding", response_parser_.chunked() && !scratch_.empty()
-                                            ? std::string_view{scratch_}
-                                            : "chunked");
-    chunked_out = true;
+    if (client_1_0) {
+      res.fields.erase("Transfer-Encoding");
+      close_after = true;
+    } else {
+      if (!response_parser_.chunked()) res.fields.add("Transfer-Encoding", "chunked");
+      chunked_out = true;
+    }
   }
   res.fields.add("Via", via_value);
   if (close_after) {

@@ -90,7 +90,6 @@ class session {
   io_buffer from_upstream_;
   std::string out_;              // bytes being assembled for the next write
   std::string scratch_;          // for building header values
-  std::string transfer_coding_;  // the request's Transfer-Encoding, kept across stripping
   std::unique_ptr<upstream::connection> upstream_;
   std::uint32_t endpoint_ = 0;
   std::uint32_t requests_served_ = 0;

@@ -478,3 +478,25 @@ TEST_CASE("regression 11: a body without a length is framed for the client's HTT
     CHECK(next.body == "hello world");
   }
 }
+
+TEST_CASE("regression 12: every Transfer-Encoding field's codings reach the upstream") {
+  // Old behaviour (found by fuzzing): only the first Transfer-Encoding field's value was
+  // forwarded with the re-chunked body, so "gzip" plus a second field "chunked" went out as
+  // "Transfer-Encoding: gzip": the upstream could not find where the body ended.
+  stub_upstream upstream{stub::echo()};
+  gantryd proxy{{.upstreams = {upstream.address()}, .workers = 1}};
+  tcp_client client{proxy.port()};
+  auto d = after(10s);
+  REQUIRE(client.send(
+      "POST /z HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      d));
+  auto r = client.read_response(d);
+  INFO(r.summary());
+  CHECK(r.status() == 200);
+  REQUIRE(upstream.wait_for_complete_requests(1, d));
+  auto requests = upstream.requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].header_list("Transfer-Encoding") == "gzip, chunked");
+  CHECK(requests[0].body == "abc");
+}
