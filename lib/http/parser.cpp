@@ -4,10 +4,49 @@
 
 #include <llhttp.h>
 
+#include "gantry/core/ascii.hpp"
 #include "gantry/http/error.hpp"
 #include "gantry/http/status.hpp"
 
 namespace gantry::http {
+namespace {
+
+bool is_token(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alnum && std::string_view{"!#$%&'*+-.^_`|~"}.find(c) == std::string_view::npos)
+      return false;
+  }
+  return true;
+}
+
+// One or more transfer-coding = token *( OWS ";" OWS token "=" token ) (RFC 9112 7; quoted
+// parameter values, which no coding in use has, are refused). llhttp looks only for a final
+// "chunked" and lets anything else through, "gzip, \xff" included, and takes an empty field
+// for no field at all; a peer that reads the list otherwise would frame the body otherwise.
+bool valid_transfer_codings(std::string_view list) noexcept {
+  bool valid = true;
+  std::size_t codings = 0;
+  core::for_each_list_element(list, [&](std::string_view coding) {
+    ++codings;
+    auto semicolon = coding.find(';');
+    valid = is_token(core::trim_ows(coding.substr(0, semicolon)));
+    while (valid && semicolon != std::string_view::npos) {
+      coding.remove_prefix(semicolon + 1);
+      semicolon = coding.find(';');
+      auto parameter = coding.substr(0, semicolon);
+      auto equals = parameter.find('=');
+      valid = equals != std::string_view::npos &&
+              is_token(core::trim_ows(parameter.substr(0, equals))) &&
+              is_token(core::trim_ows(parameter.substr(equals + 1)));
+    }
+    return valid;
+  });
+  return valid && codings > 0;
+}
+
+}  // namespace
 
 struct parser::impl {
   // Which span callback ran last: a field or value may arrive in several fragments.
@@ -44,6 +83,8 @@ struct parser::impl {
   // it are still to be checked.
   std::uint64_t chunk_remaining = 0;
   std::uint8_t crlf_pending = 0;
+  // The last byte consumed outside body data was a CR: a line end may be split across inputs.
+  bool after_cr = false;
   // The version as written ("1.1"): llhttp itself rejects any version but 0.9, 1.0, 1.1 and
   // 2.0 as malformed, where a well-formed but other version deserves 505.
   char version_text[3]{};
@@ -122,6 +163,11 @@ struct parser::impl {
   static int on_status(llhttp_t* p, const char* at, std::size_t length) {
     impl& self = of(p);
     if (!self.charge(length)) return self.fail(errc::header_section_too_large);
+    // llhttp 8 takes any byte but CR and LF; RFC 9112 4 allows HTAB, SP, VCHAR and obs-text.
+    for (std::size_t i = 0; i < length; ++i) {
+      auto c = static_cast<unsigned char>(at[i]);
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return self.fail(errc::bad_message);
+    }
     self.response.reason.append(at, length);
     return 0;
   }
@@ -174,6 +220,11 @@ struct parser::impl {
     impl& self = of(p);
     if (p->http_major != 1 || p->http_minor > 1) return self.fail(errc::unsupported_version);
     http::version v{p->http_major, p->http_minor};
+    const headers& fields =
+        self.mode == parser_mode::request ? self.request.fields : self.response.fields;
+    for (field f : fields)
+      if (core::iequals(f.name, "Transfer-Encoding") && !valid_transfer_codings(f.value))
+        return self.fail(errc::bad_message);
     bool skip_body = false;
     if (self.mode == parser_mode::request) {
       self.request.method = static_cast<http::method>(p->method);
@@ -181,6 +232,10 @@ struct parser::impl {
       // A request whose last transfer coding is not chunked has no knowable length
       // (RFC 9112 6.3); llhttp says so only after the head, reject it before.
       if ((p->flags & F_TRANSFER_ENCODING) != 0 && (p->flags & F_CHUNKED) == 0)
+        return self.fail(errc::bad_message);
+      // HTTP/1.0 has no transfer codings: its framing is faulty (RFC 9112 6.1), and a peer
+      // that reads it by Content-Length or the close would see another message boundary.
+      if ((p->flags & F_TRANSFER_ENCODING) != 0 && p->http_minor == 0)
         return self.fail(errc::bad_message);
     } else {
       if (p->status_code < 100) return self.fail(errc::bad_message);
@@ -273,6 +328,30 @@ struct parser::impl {
     return instance;
   }
 
+  // Where the first LF without a CR before it is among the framing bytes at the start of
+  // `data`, or `size` when there is none. llhttp 8 takes a bare LF after the start line and
+  // as the empty line that ends a head or a trailer section; RFC 9112 2.2 lets a recipient do
+  // so, but a peer that does not would see the message differently (issue 4 refuses bare LF
+  // line ends). In a head, the scan stops at the first empty line after other bytes: the end
+  // of the head at the latest.
+  std::size_t first_bare_lf(const char* data, std::size_t size, bool head) const noexcept {
+    bool cr = after_cr;
+    bool text = false;
+    int line_ends = 0;
+    for (std::size_t i = 0; i < size; ++i) {
+      char c = data[i];
+      if (c == '\n') {
+        if (!cr) return i;
+        if (head && text && ++line_ends == 2) break;
+      } else if (c != '\r') {
+        text = true;
+        line_ends = 0;
+      }
+      cr = c == '\r';
+    }
+    return size;
+  }
+
   result fail_now(errc e) noexcept {
     failed = true;
     failure = e;
@@ -345,8 +424,32 @@ parser::result parser::parse(std::string_view input) {
   // data pointer, and a null one would lose it; an empty view may well carry a null pointer.
   static constexpr char no_data = 0;
   const char* data = input.data() != nullptr ? input.data() : &no_data;
-  auto code = llhttp_execute(&s.llhttp, data, input.size());
-  return s.conclude(code, data, input.size());
+  std::size_t size = input.size();
+  // llhttp pauses at the end of a head, so in a head it reads head bytes only: show it those
+  // before the first bare LF, which is then an error at its place whatever the split.
+  bool cut = false;
+  const bool in_head = !(s.in_message && s.head_reported);
+  if (in_head) {
+    std::size_t lf = s.first_bare_lf(data, size, true);
+    cut = lf < size;
+    size = lf;
+  }
+  const bool in_chunked_body = !in_head && s.chunked;
+  auto code = llhttp_execute(&s.llhttp, data, size);
+  result r = s.conclude(code, data, size);
+  if (cut && r.event == parse_event::need_more) return s.fail_now(errc::bad_message);
+  if (in_chunked_body && r.event != parse_event::error) {
+    // Chunk lines and trailers: everything consumed but a body piece, which ends the call.
+    std::size_t framing =
+        r.event == parse_event::body ? static_cast<std::size_t>(s.body.data() - data) : r.consumed;
+    if (s.first_bare_lf(data, framing, false) < framing) return s.fail_now(errc::bad_message);
+  }
+  if (r.event == parse_event::body) {
+    s.after_cr = false;
+  } else if (r.consumed > 0) {
+    s.after_cr = data[r.consumed - 1] == '\r';
+  }
+  return r;
 }
 
 parser::result parser::finish() {
