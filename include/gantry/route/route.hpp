@@ -1,0 +1,51 @@
+#pragma once
+/// @file
+/// One route: its name, what it matches and what it does.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gantry/route/action.hpp"
+#include "gantry/route/path_rewrite.hpp"
+#include "gantry/route/route_match.hpp"
+
+namespace gantry::route {
+
+/// A route as written in configuration: plain data, so it reads the same built in C++ or
+/// loaded from YAML. `route_table::builder` validates it.
+///
+/// ```
+/// gantry::route::route users{
+///     .name = "users",
+///     .match = {.host = "api.example.com",
+///               .methods = {gantry::http::method::get},
+///               .path = gantry::route::path_template{"/users/{id}"}},
+///     .action = gantry::route::proxy{"users-v2"},
+///     .rewrite = gantry::route::template_rewrite{"/v2/users/{id}"},
+///     .timeout = std::chrono::milliseconds{1500},
+///     .policies = {"key-auth", "rate-limit"},
+/// };
+/// ```
+struct route {
+  /// The route's name, used in logs, metrics and error messages; unique within a table when
+  /// not empty.
+  std::string name{};
+  /// Free-form labels (team, API product, ...), carried for policies and reporting.
+  std::vector<std::string> tags{};
+  /// What a request must look like.
+  route_match match{};
+  /// What to do with a matching request.
+  route_action action{};
+  /// How to rewrite the path before forwarding, if at all.
+  std::optional<path_rewrite> rewrite{};
+  /// The Host to send upstream instead of the client's; empty keeps the client's.
+  std::string host_rewrite{};
+  /// The whole exchange's deadline on this route, if it has its own; positive.
+  std::optional<std::chrono::milliseconds> timeout{};
+  /// Names of the policies to run on this route, in order; resolved by the policy layer.
+  std::vector<std::string> policies{};
+};
+
+}  // namespace gantry::route
