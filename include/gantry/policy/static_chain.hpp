@@ -1,0 +1,242 @@
+#pragma once
+/// @file
+/// A policy chain composed at compile time from policy types: no virtual calls.
+
+#include <array>
+#include <asio/awaitable.hpp>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "gantry/policy/policy.hpp"
+
+namespace gantry::policy {
+
+namespace detail {
+
+template <class... Ps>
+struct static_layout {
+  static constexpr std::size_t stateful = (std::size_t{has_state<Ps>} + ... + 0);
+  std::array<std::uint32_t, sizeof...(Ps)> offsets{};
+  std::array<state_entry, stateful> entries{};
+  std::size_t size = 0;
+};
+
+template <class... Ps>
+consteval static_layout<Ps...> make_static_layout() {
+  static_layout<Ps...> layout;
+  std::size_t policy = 0;
+  std::size_t entry = 0;
+  auto place = [&]<class P>() {
+    if constexpr (has_state<P>) {
+      auto offset = align_state_offset(layout.size, alignof(state_t<P>));
+      layout.offsets[policy] = offset;
+      layout.entries[entry++] = make_state_entry<state_t<P>>(offset);
+      layout.size = offset + sizeof(state_t<P>);
+    }
+    ++policy;
+  };
+  (place.template operator()<Ps>(), ...);
+  (void)place;  // unused when the chain is empty
+  return layout;
+}
+
+}  // namespace detail
+
+/// A policy chain whose policy types are fixed at compile time: every phase call is a direct,
+/// inlinable call, and phases a policy does not implement cost nothing. It runs exactly like
+/// `chain` with the same policies in the same order (see `policy.hpp` for the contract).
+///
+/// ```
+/// using api_chain = gantry::policy::static_chain<gantry::policy::request_id,
+///                                                gantry::policy::headers>;
+/// const api_chain c{gantry::policy::request_id_config{},
+///                   gantry::policy::headers_config{.response = {.set = {{"Server", "gantry"}}}}};
+/// auto o = c.run_request_head(ex);
+/// ```
+///
+/// Like `chain`, build it, then share it read-only across workers.
+template <class... Ps>
+class static_chain {
+  static_assert((detail::check_policy<Ps>() && ...));
+
+ public:
+  // clang-format off
+  /// Default-constructs every policy.
+  static_chain()
+    requires(std::default_initializable<Ps> && ...)
+  = default;
+
+  /// Takes the policies, in order.
+  explicit static_chain(Ps... policies) : policies_{std::move(policies)...} {}
+
+  /// Builds each policy from its argument, in order: a configuration or a policy.
+  template <class... Args>
+    requires(sizeof...(Args) == sizeof...(Ps) && sizeof...(Ps) > 0 &&
+             !(std::same_as<std::remove_cvref_t<Args>, Ps> && ...) &&
+             (std::constructible_from<Ps, Args&&> && ...))
+  explicit static_chain(Args&&... args) : policies_{Ps(std::forward<Args>(args))...} {}
+  // clang-format on
+
+  /// Number of policies.
+  static constexpr std::size_t size() noexcept { return sizeof...(Ps); }
+  /// The state layout of this chain's policies.
+  static state_layout layout() noexcept { return {layout_.entries, layout_.size}; }
+
+  /// The policy at position `I`.
+  template <std::size_t I>
+  const auto& get() const noexcept {
+    return std::get<I>(policies_);
+  }
+
+  /// Runs the request head phase, first policy to last.
+  outcome run_request_head(exchange& ex) const {
+    detail::chain_access::ensure_states(ex, layout());
+    if (detail::chain_access::request_closed(ex)) return verdict::respond;
+    return run_forward<phase::request_head, 0>(ex, nullptr);
+  }
+  /// Runs the request body phase on one piece of the body, first policy to last.
+  outcome run_request_body(exchange& ex, body_chunk& chunk) const {
+    detail::chain_access::ensure_states(ex, layout());
+    if (detail::chain_access::request_closed(ex)) return verdict::respond;
+    return run_forward<phase::request_body, 0>(ex, &chunk);
+  }
+  /// Runs the response head phase, last policy to first (see the contract for which run).
+  outcome run_response_head(exchange& ex) const {
+    detail::chain_access::ensure_states(ex, layout());
+    if (detail::chain_access::response_final(ex)) return verdict::continue_;
+    return run_reverse<phase::response_head, sizeof...(Ps)>(ex, nullptr);
+  }
+  /// Runs the response body phase on one piece of the body, last policy to first.
+  outcome run_response_body(exchange& ex, body_chunk& chunk) const {
+    detail::chain_access::ensure_states(ex, layout());
+    if (detail::chain_access::response_final(ex)) return verdict::continue_;
+    return run_reverse<phase::response_body, sizeof...(Ps)>(ex, &chunk);
+  }
+  /// Runs the log phase of every policy, first to last; sets `timings.end` if still unset.
+  void run_log(exchange& ex) const {
+    detail::chain_access::ensure_states(ex, layout());
+    detail::chain_access::mark_end(ex);
+    std::exception_ptr first;
+    log_from<0>(ex, first);
+    if (first) std::rethrow_exception(first);
+  }
+
+ private:
+  template <std::size_t I>
+  using policy_at = std::tuple_element_t<I, std::tuple<Ps...>>;
+
+  template <std::size_t I>
+  static state_t<policy_at<I>>& state(exchange& ex) noexcept {
+    if constexpr (has_state<policy_at<I>>) {
+      return detail::chain_access::states(ex).template get<state_t<policy_at<I>>>(
+          layout_.offsets[I]);
+    } else {
+      static no_state none;  // empty: never read or written
+      return none;
+    }
+  }
+
+  // True when a result of policy I answered; marks the exchange accordingly.
+  template <phase Ph>
+  static bool responded(exchange& ex, verdict v, std::size_t index) {
+    if (v != verdict::respond) return false;
+    if constexpr (Ph == phase::request_head || Ph == phase::request_body)
+      detail::chain_access::request_responded(ex, index);
+    else
+      detail::chain_access::response_responded(ex);
+    return true;
+  }
+
+  template <phase Ph, std::size_t I>
+  outcome run_forward(exchange& ex, body_chunk* chunk) const {
+    if constexpr (I == sizeof...(Ps)) {
+      return verdict::continue_;
+    } else {
+      if constexpr (implements<Ph, policy_at<I>>) {
+        using R = detail::phase_result_t<Ph, policy_at<I>>;
+        if constexpr (std::is_same_v<R, verdict>) {
+          verdict v = detail::call_phase<Ph>(std::get<I>(policies_), ex, state<I>(ex), chunk);
+          if (responded<Ph>(ex, v, I)) return verdict::respond;
+        } else {
+          outcome o = detail::run_phase<Ph>(std::get<I>(policies_), ex, state<I>(ex), chunk);
+          if (!o.ready()) return resume_forward<Ph, I>(ex, chunk, std::move(o));
+          if (responded<Ph>(ex, o.value(), I)) return verdict::respond;
+        }
+      }
+      return run_forward<Ph, I + 1>(ex, chunk);
+    }
+  }
+
+  template <phase Ph, std::size_t I>
+  asio::awaitable<verdict> resume_forward(exchange& ex, body_chunk* chunk, outcome pending) const {
+    verdict v = co_await std::move(pending).awaitable();
+    if (responded<Ph>(ex, v, I)) co_return verdict::respond;
+    outcome rest = run_forward<Ph, I + 1>(ex, chunk);
+    // Not a conditional expression: GCC 12 miscompiles co_await inside `?:`.
+    if (rest.ready()) co_return rest.value();
+    co_return co_await std::move(rest).awaitable();
+  }
+
+  // Runs policies Remaining-1 down to 0, skipping those the response does not reach.
+  template <phase Ph, std::size_t Remaining>
+  outcome run_reverse(exchange& ex, body_chunk* chunk) const {
+    if constexpr (Remaining == 0) {
+      return verdict::continue_;
+    } else {
+      constexpr std::size_t i = Remaining - 1;
+      if constexpr (implements<Ph, policy_at<i>>) {
+        if (i < detail::chain_access::response_depth(ex)) {
+          using R = detail::phase_result_t<Ph, policy_at<i>>;
+          if constexpr (std::is_same_v<R, verdict>) {
+            verdict v = detail::call_phase<Ph>(std::get<i>(policies_), ex, state<i>(ex), chunk);
+            if (responded<Ph>(ex, v, i)) return verdict::respond;
+          } else {
+            outcome o = detail::run_phase<Ph>(std::get<i>(policies_), ex, state<i>(ex), chunk);
+            if (!o.ready()) return resume_reverse<Ph, i>(ex, chunk, std::move(o));
+            if (responded<Ph>(ex, o.value(), i)) return verdict::respond;
+          }
+        }
+      }
+      return run_reverse<Ph, i>(ex, chunk);
+    }
+  }
+
+  template <phase Ph, std::size_t I>
+  asio::awaitable<verdict> resume_reverse(exchange& ex, body_chunk* chunk, outcome pending) const {
+    verdict v = co_await std::move(pending).awaitable();
+    if (responded<Ph>(ex, v, I)) co_return verdict::respond;
+    outcome rest = run_reverse<Ph, I>(ex, chunk);
+    // Not a conditional expression: GCC 12 miscompiles co_await inside `?:`.
+    if (rest.ready()) co_return rest.value();
+    co_return co_await std::move(rest).awaitable();
+  }
+
+  template <std::size_t I>
+  void log_from(exchange& ex, std::exception_ptr& first) const {
+    if constexpr (I < sizeof...(Ps)) {
+      if constexpr (implements<phase::log, policy_at<I>>) {
+        try {
+          detail::call_phase<phase::log>(std::get<I>(policies_), ex, state<I>(ex), nullptr);
+        } catch (...) {
+          if (!first) first = std::current_exception();
+        }
+      }
+      log_from<I + 1>(ex, first);
+    }
+  }
+
+  static constexpr detail::static_layout<Ps...> layout_ = detail::make_static_layout<Ps...>();
+
+  std::tuple<Ps...> policies_;
+};
+
+/// Deduces the policy types from the policies: `static_chain c{request_id{...}, headers{...}};`
+template <class... Ps>
+static_chain(Ps...) -> static_chain<Ps...>;
+
+}  // namespace gantry::policy

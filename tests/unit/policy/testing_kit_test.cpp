@@ -1,0 +1,110 @@
+#include "gantry/testing/runner.hpp"
+
+#include <doctest/doctest.h>
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <stdexcept>
+
+#include "gantry/policy/chain.hpp"
+#include "gantry/testing/exchange_builder.hpp"
+#include "gantry/testing/fake_clock.hpp"
+#include "gantry/testing/run_awaitable.hpp"
+
+using namespace std::chrono_literals;
+using gantry::testing::exchange_builder;
+using gantry::testing::fake_clock;
+using gantry::testing::run_awaitable;
+
+namespace {
+
+asio::awaitable<int> answer_later() {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  co_return 42;
+}
+
+asio::awaitable<void> fail_later() {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  throw std::logic_error("inside the coroutine");
+}
+
+asio::awaitable<void> never_finish() {
+  asio::steady_timer timer{co_await asio::this_coro::executor, std::chrono::hours{1}};
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+}  // namespace
+
+TEST_CASE("policy testing: run_awaitable returns results and rethrows in the test thread") {
+  CHECK(run_awaitable(answer_later()) == 42);
+  CHECK_THROWS_WITH_AS(run_awaitable(fail_later()), "inside the coroutine", std::logic_error);
+  CHECK_THROWS_AS(run_awaitable(never_finish(), 20ms), std::runtime_error);
+
+  asio::io_context io;
+  CHECK(run_awaitable(io, answer_later()) == 42);
+  CHECK(run_awaitable(io, answer_later()) == 42);  // the same context, again
+}
+
+TEST_CASE("policy testing: the fake clock moves only when told, both clocks together") {
+  fake_clock clock;
+  auto t0 = clock.now();
+  auto w0 = clock.system_now();
+  CHECK(t0 != gantry::policy::clock::time_point{});
+  CHECK(clock.now() == t0);
+  clock.advance(1500ms);
+  CHECK(clock.now() - t0 == 1500ms);
+  CHECK(clock.system_now() - w0 == 1500ms);
+  clock.set(t0);
+  CHECK(clock.now() == t0);
+  CHECK(std::chrono::system_clock::to_time_t(w0) == 1704067200);
+}
+
+TEST_CASE("policy testing: the exchange builder fills in the request, params and clock") {
+  fake_clock clock;
+  auto ex = exchange_builder{}
+                .method(gantry::http::method::put)
+                .target("/v1/items/9")
+                .header("Host", "example.com")
+                .header("X-Two", "a")
+                .header("x-two", "b")
+                .param("item", "9")
+                .param("kind", "box")
+                .consumer("acme")
+                .body("one")
+                .body("two")
+                .clock(clock)
+                .build();
+  CHECK(ex->request.method == gantry::http::method::put);
+  CHECK(ex->request.target == "/v1/items/9");
+  CHECK(ex->request.fields.count("X-Two") == 2);
+  CHECK(ex->param("item") == "9");
+  CHECK(ex->param("kind") == "box");
+  CHECK_FALSE(ex->param("nope").has_value());
+  CHECK(ex->consumer == "acme");
+  CHECK(ex->timings.start == clock.now());
+  CHECK(&ex->clock() == &clock);
+  CHECK(ex.request_body().size() == 2);
+}
+
+TEST_CASE("policy testing: the runner plays the upstream when nothing answers") {
+  gantry::policy::chain empty;
+  auto ex = exchange_builder{}.target("/x").body("a").body("b").build();
+  auto r = gantry::testing::run(empty, ex,
+                                {.status = static_cast<gantry::http::status>(202),
+                                 .headers = {{"X-Up", "1"}},
+                                 .body = {"o", "k"}});
+  CHECK(r.forwarded);
+  CHECK(r.upstream_request.target == "/x");
+  CHECK(r.upstream_body == "ab");
+  CHECK(r.response.status == static_cast<gantry::http::status>(202));
+  CHECK(r.response.fields.get("X-Up") == "1");
+  CHECK(r.body == "ok");
+  CHECK_FALSE(r.local);
+  CHECK(ex->origin() == gantry::policy::response_origin::upstream);
+  auto text = gantry::testing::describe(r);
+  CHECK(text.find("> GET /x") != std::string::npos);
+  CHECK(text.find("< upstream 202") != std::string::npos);
+}
