@@ -97,3 +97,29 @@ TEST_CASE("limits: client timeouts") {
   // Whatever happened to that client, others are served.
   CHECK(get(proxy.port(), "/other").status() == 200);
 }
+
+TEST_CASE("limits: --max-connections holds further clients in the accept queue") {
+  stub_upstream upstream{stub::echo()};
+  gantryd proxy{{.upstreams = {upstream.address()}, .args = {"--max-connections", "1"}}};
+  auto d = after(10s);
+  tcp_client first{proxy.port()};
+  REQUIRE(first.send(make_request("GET", "/first"), d));
+  auto r1 = first.read_response(d);
+  REQUIRE(r1.status() == 200);
+  REQUIRE(r1.keep_alive);
+
+  // The kernel completes the second connection, but the only slot is taken: its request
+  // waits, unanswered, while the first connection lives.
+  tcp_client second{proxy.port()};
+  REQUIRE(second.send(make_request("GET", "/second"), d));
+  auto waiting = second.read_response(after(700ms));
+  CHECK_FALSE(waiting.complete);
+  CHECK(upstream.request_count() == 1);
+
+  first.close();
+  second.resume_response(waiting, d);
+  INFO(waiting.summary());
+  CHECK(waiting.complete);
+  CHECK(waiting.status() == 200);
+  CHECK(waiting.body == "GET /second");
+}
