@@ -4,7 +4,7 @@
 #include <asio/signal_set.hpp>
 #include <cstdio>
 
-#include "gantry/gateway/gateway.hpp"
+#include "gantry/gantry.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
