@@ -25,7 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.mode = http::parser_mode::request;
   options.limits = fuzz::limits_preset(control >> 2);
   options.finish = (control & 0x10) != 0;
-  options.on_head = [](http::parser& p, bool) { fuzz::check_forwarded_request(p); };
+  options.on_head = [](http::parser& p, const fuzz::message_record&) {
+    fuzz::check_forwarded_request(p);
+  };
   fuzz::check_split_invariance(in.rest(), static_cast<fuzz::split_mode>(control & 3), seed,
                                options);
   return 0;

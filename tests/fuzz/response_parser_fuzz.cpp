@@ -26,12 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.mode = http::parser_mode::response;
   options.limits = fuzz::limits_preset(control >> 2);
   options.finish = true;
-  options.head_responses = head_mask;
+  for (int i = 0; i < 8; ++i) options.head_responses.push_back(((head_mask >> i) & 1) != 0);
   // The HEAD expectation of the message being parsed, for the forwarding check.
   std::size_t final_responses = 0;
-  options.on_head = [&](http::parser& p, bool bodyless) {
+  options.on_head = [&](http::parser& p, const fuzz::message_record& m) {
     bool head = final_responses < 8 && ((head_mask >> final_responses) & 1) != 0;
-    fuzz::check_forwarded_response(p, bodyless, head);
+    fuzz::check_forwarded_response(p, m.bodyless, head);
     if (static_cast<unsigned>(p.response().status) >= 200) ++final_responses;
   };
   fuzz::check_split_invariance(in.rest(), static_cast<fuzz::split_mode>(control & 3), seed,

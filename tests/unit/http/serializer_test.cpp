@@ -21,21 +21,11 @@ using gantry::http::serialize_head;
 using gantry::http::serialize_last_chunk;
 using gantry::http::serialize_response;
 using gantry::http::status;
-using gantry::http::test::check_every_split;
-using gantry::http::test::drive_options;
-using gantry::http::test::field_list;
-using gantry::http::test::to_list;
-using gantry::http::test::transcript;
-
-namespace {
-
-drive_options responses() {
-  drive_options o;
-  o.mode = parser_mode::response;
-  return o;
-}
-
-}  // namespace
+using gantry::test::check_every_split;
+using gantry::test::field_list;
+using gantry::test::responses;
+using gantry::test::to_list;
+using gantry::test::transcript;
 
 TEST_CASE("serializer: request head, byte for byte") {
   request req{method::post, "/v1/items?x=1"};
