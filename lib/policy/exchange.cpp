@@ -9,6 +9,11 @@ void exchange::reset() noexcept {
   params = {};
   consumer.clear();
   timings = {};
+  route_name = {};
+  cluster = {};
+  endpoint = {};
+  request_bytes = 0;
+  response_bytes = 0;
   local_body_.clear();
   response_depth_ = all_policies;
   origin_ = response_origin::none;

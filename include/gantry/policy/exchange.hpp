@@ -91,6 +91,20 @@ class exchange {
   std::string consumer;
   /// When things happened.
   exchange_timings timings;
+  /// The matched route's name; empty when no route matched or the route is unnamed. Set by
+  /// the integrator before the request head phase; views configuration that outlives it.
+  std::string_view route_name;
+  /// The cluster the request went to, once one is chosen; empty for a local response.
+  std::string_view cluster;
+  /// The upstream endpoint ("10.0.0.7:8080") the request went to, once one is chosen.
+  std::string_view endpoint;
+  /// Bytes of the request read from the client: head and body, as on the wire.
+  std::uint64_t request_bytes = 0;
+  /// Bytes of the response written to the client: head and body, as on the wire.
+  std::uint64_t response_bytes = 0;
+  /// The index of the worker running the exchange (0 to workers - 1): a shard index for
+  /// per-worker state such as metrics, so they need no lock. Kept by `reset`, like the clock.
+  std::uint32_t worker = 0;
 
   /// Begins an exchange: reads the time from `source` into `timings.start` and keeps `source`
   /// for `clock()`. `source` must outlive the exchange.
