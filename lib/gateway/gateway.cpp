@@ -1,12 +1,15 @@
 #include "gantry/gateway/gateway.hpp"
 
 #include <asio/post.hpp>
+#include <atomic>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "gantry/net/address.hpp"
 #include "gantry/net/listener.hpp"
+#include "gantry/upstream/cluster.hpp"
 #include "snapshot.hpp"
 #include "worker.hpp"
 
@@ -15,7 +18,9 @@ namespace gantry {
 struct gateway::state {
   gateway_options options;
   asio::io_context* host = nullptr;
-  std::shared_ptr<detail::snapshot> config = std::make_shared<detail::snapshot>();
+  gateway_config config;
+  std::mutex reload_mutex;  // reloads from several threads apply one after the other
+  std::atomic<std::uint64_t> generation{0};
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // own-thread mode
   std::vector<std::shared_ptr<detail::worker>> workers;
   std::vector<asio::ip::tcp::acceptor> pending_acceptors;  // bound, waiting for start()
@@ -49,17 +54,57 @@ gateway::~gateway() {
 
 gateway& gateway::cluster(std::string name, const std::vector<std::string>& endpoints) {
   if (state_->listening) throw std::logic_error("gateway: declare clusters before listen()");
-  state_->config->add(upstream::cluster::from_addresses(std::move(name), endpoints));
+  upstream::cluster::from_addresses(name, endpoints);  // bad addresses throw now
+  state_->config.clusters.push_back({.name = std::move(name), .endpoints = endpoints});
   return *this;
+}
+
+gateway& gateway::route(route::route r) {
+  if (state_->listening) throw std::logic_error("gateway: declare routes before listen()");
+  state_->config.routes.push_back(std::move(r));
+  return *this;
+}
+
+gateway& gateway::policy(std::string name, policy::chain chain) {
+  if (state_->listening) throw std::logic_error("gateway: declare policies before listen()");
+  state_->config.policies.push_back({.name = std::move(name), .chain = std::move(chain)});
+  return *this;
+}
+
+gateway& gateway::use(std::string policy_name) {
+  if (state_->listening) throw std::logic_error("gateway: declare policies before listen()");
+  state_->config.listener_policies.push_back(std::move(policy_name));
+  return *this;
+}
+
+gateway& gateway::configure(gateway_config config) {
+  if (state_->listening) throw std::logic_error("gateway: use reload() once listening");
+  state_->config = std::move(config);
+  return *this;
+}
+
+const gateway_config& gateway::config() const noexcept { return state_->config; }
+
+void gateway::reload(gateway_config config) {
+  state& s = *state_;
+  std::lock_guard lock{s.reload_mutex};
+  auto compiled = detail::snapshot::compile(config);  // throws: nothing changed
+  s.config = std::move(config);
+  if (!s.listening) return;
+  for (auto& w : s.workers)
+    asio::post(w->executor(), [target = w, compiled] { target->publish(compiled); });
+  s.generation.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t gateway::generation() const noexcept {
+  return state_->generation.load(std::memory_order_relaxed);
 }
 
 asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
   state& s = *state_;
-  if (s.config->clusters.empty())
-    throw std::logic_error("gateway: declare a cluster before listen()");
   if (s.listening) throw std::logic_error("gateway: listen() may be called once");
+  std::shared_ptr<const detail::snapshot> config = detail::snapshot::compile(s.config);
   auto requested = net::resolve_one(address);
-  std::shared_ptr<const detail::snapshot> config = s.config;
 
   if (s.host != nullptr) {
     auto acceptor = net::make_listener(s.host->get_executor(), requested);
@@ -68,6 +113,7 @@ asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
         std::make_shared<detail::worker>(s.host->get_executor(), config, s.options, 0));
     s.workers.back()->start(std::move(acceptor));
     s.listening = true;
+    s.generation = 1;
     return bound;
   }
 
@@ -83,6 +129,7 @@ asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
     s.workers.push_back(std::make_shared<detail::worker>(executor, config, s.options, i));
   }
   s.listening = true;
+  s.generation = 1;
   return bound;
 }
 

@@ -2,10 +2,14 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <asio/buffer.hpp>
 #include <asio/write.hpp>
 #include <cerrno>
+#include <cstdio>
+#include <exception>
+#include <variant>
 
 #include "gantry/core/ascii.hpp"
 #include "gantry/core/async.hpp"
@@ -13,6 +17,12 @@
 #include "gantry/http/forwarding.hpp"
 #include "gantry/http/hop_by_hop.hpp"
 #include "gantry/http/serializer.hpp"
+#include "gantry/policy/body_chunk.hpp"
+#include "gantry/policy/chain.hpp"
+#include "gantry/route/path_rewrite.hpp"
+#include "gantry/route/request_view.hpp"
+#include "gantry/route/weighted_split.hpp"
+#include "snapshot.hpp"
 #include "worker.hpp"
 
 namespace gantry::detail {
@@ -102,9 +112,11 @@ asio::awaitable<bool> session::read_request_head() {
     arm_client(options.request_head_timeout);
   }
   ensure_buffers();
+  request_bytes_ = 0;
   for (;;) {
     auto step = request_parser_.parse(from_client_.readable());
     from_client_.consume(step.consumed);
+    request_bytes_ += step.consumed;
     switch (step.event) {
       case http::parse_event::head:
         phase_ = phase::exchanging;
@@ -113,14 +125,14 @@ asio::awaitable<bool> session::read_request_head() {
       case http::parse_event::need_more:
         break;
       case http::parse_event::error:
-        co_await respond_local(status_of(request_parser_));
+        co_await respond_plain(status_of(request_parser_));
         co_return false;
       default:  // upgrade: the previous request asked to switch protocols; we do not.
         co_return false;
     }
     if (auto ec = co_await read_client()) {
       if (client_timed_out_ && phase_ == phase::reading_head)
-        co_await respond_local(http::status::request_timeout);
+        co_await respond_plain(http::status::request_timeout);
       co_return false;
     }
     if (phase_ == phase::idle) {
@@ -134,15 +146,16 @@ asio::awaitable<session::after> session::exchange() {
   http::request& req = request_parser_.request();
   const auto& client_options = owner_.options().client;
   client_version_ = req.version;
+  head_request_ = req.method == http::method::head;
 
   if (req.method == http::method::connect) {
-    co_await respond_local(http::status::method_not_allowed);
+    co_await respond_plain(http::status::method_not_allowed);
     co_return after::close;
   }
   // One Host, always in HTTP/1.1 (RFC 9112 3.2): two would let routing and upstream disagree.
   if (auto hosts = req.fields.count("Host");
       hosts > 1 || (hosts == 0 && req.version == http::http_1_1)) {
-    co_await respond_local(http::status::bad_request);
+    co_await respond_plain(http::status::bad_request);
     co_return after::close;
   }
   const bool has_body =
@@ -158,18 +171,185 @@ asio::awaitable<session::after> session::exchange() {
   bool expect_continue = false;
   if (auto expect = req.fields.get("Expect")) {
     if (!core::iequals(core::trim_ows(*expect), "100-continue")) {
-      co_await respond_local(http::status::expectation_failed);
+      co_await respond_plain(http::status::expectation_failed);
       co_return after::close;
     }
     expect_continue = has_body && req.version == http::http_1_1;
   }
 
-  const snapshot& config = owner_.config();
-  const upstream::cluster& cluster = config.clusters.front();
-  const std::size_t pick = owner_.balancer(0).pick(cluster.endpoints.size());
-  endpoint_ = config.first_endpoint.front() + static_cast<std::uint32_t>(pick);
-  if (!prepare_upstream_head(cluster.endpoints[pick].name)) {
-    co_await respond_local(http::status::bad_request);
+  begin_exchange();
+  const after result = co_await run_exchange(close_after, expect_continue, has_body);
+  end_exchange();
+  co_return result;
+}
+
+void session::begin_exchange() {
+  if (view_ != owner_.view()) view_ = owner_.view();  // a reload: the newest from now on
+  exchange_.reset();
+  exchange_.worker = owner_.index();
+  exchange_.start();
+  std::swap(exchange_.request, request_parser_.request());  // both keep their buffers
+  in_exchange_ = true;
+
+  // Routing reads a copy of the target, so captures stay valid whatever policies rewrite.
+  matched_target_.assign(exchange_.request.target);
+  route::request_view view = route::request_view::from(exchange_.request);
+  auto rebase = [&](std::string_view& part) {
+    const std::string& from = exchange_.request.target;
+    if (part.data() >= from.data() && part.data() <= from.data() + from.size())
+      part = std::string_view{matched_target_}.substr(
+          static_cast<std::size_t>(part.data() - from.data()), part.size());
+  };
+  rebase(view.host);
+  rebase(view.path);
+  rebase(view.query);
+  entry_ = &view_->config->select(view, captures_);
+
+  std::size_t n = 0;
+  for (const route::capture& c : captures_) params_[n++] = {c.name, c.value};
+  exchange_.params = {params_.data(), n};
+  const route::route* r = entry_->route;
+  exchange_.route_name = r != nullptr ? std::string_view{r->name} : std::string_view{};
+  exchange_deadline_ = r != nullptr && r->timeout ? clock::now() + *r->timeout
+                                                  : clock::time_point::max();
+}
+
+void session::end_exchange() noexcept {
+  in_exchange_ = false;
+  exchange_deadline_ = clock::time_point::max();
+  exchange_.request_bytes = request_bytes_;
+  try {
+    entry_->chain.run_log(exchange_);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gantry: a policy's log phase failed: %s\n", e.what());
+  } catch (...) {
+    std::fputs("gantry: a policy's log phase failed\n", stderr);
+  }
+}
+
+asio::awaitable<session::after> session::run_exchange(bool close_after, bool expect_continue,
+                                                      bool has_body) {
+  const policy::chain& chain = entry_->chain;
+  // A local answer leaves an unread request body behind: the connection cannot go on.
+  const bool close_if_local = close_after || has_body;
+  if (!chain.empty()) {
+    policy::outcome o = chain.run_request_head(exchange_);
+    policy::verdict v = o.value();
+    if (!o.ready()) v = co_await std::move(o).awaitable();
+    if (v == policy::verdict::respond) co_return co_await send_local(close_if_local);
+  }
+
+  const route::route* r = entry_->route;
+  if (r == nullptr) {
+    if (!view_->config->fallback_proxies) {
+      exchange_.respond(http::status::not_found, "404 Not Found\n", "text/plain; charset=utf-8");
+      co_return co_await send_local(close_if_local);
+    }
+    co_return co_await forward(0, close_after, expect_continue);
+  }
+
+  std::uint32_t cluster = entry_->cluster;
+  if (const auto* split = std::get_if<route::weighted_split>(&r->action)) {
+    const route::weighted_cluster& picked =
+        route::pick_cluster(*split, exchange_.request.fields, owner_.random());
+    cluster = entry_->split[static_cast<std::size_t>(&picked - split->clusters.data())];
+  } else if (const auto* redirect = std::get_if<route::redirect>(&r->action)) {
+    exchange_.respond(redirect->status);
+    scratch_.clear();
+    route::expand_captures(redirect->location, captures_, scratch_);
+    exchange_.response.fields.add("Location", scratch_);
+    co_return co_await send_local(close_if_local);
+  } else if (const auto* direct = std::get_if<route::direct_response>(&r->action)) {
+    exchange_.respond(direct->status, direct->body);
+    for (http::field f : direct->headers) exchange_.response.fields.add(f.name, f.value);
+    co_return co_await send_local(close_if_local);
+  }
+  apply_rewrites();
+  co_return co_await forward(cluster, close_after, expect_continue);
+}
+
+void session::apply_rewrites() {
+  const route::route& r = *entry_->route;
+  http::request& req = exchange_.request;
+  if (r.rewrite) {
+    // The path part of the target, as policies left it; the query goes along unchanged.
+    std::string_view target = req.target;
+    const std::size_t query = target.find('?');
+    scratch_.clear();
+    route::rewrite_path(*r.rewrite, target.substr(0, query), captures_, scratch_);
+    if (query != std::string_view::npos) scratch_.append(target.substr(query));
+    req.target.assign(scratch_);
+  }
+}
+
+asio::awaitable<session::after> session::send_local(bool close_after) {
+  const policy::chain& chain = entry_->chain;
+  if (chain.has_phase(policy::phase::response_head)) {
+    policy::outcome o = chain.run_response_head(exchange_);
+    if (!o.ready()) co_await std::move(o).awaitable();
+  }
+  policy::body_chunk piece{exchange_.local_body(), true};
+  if (chain.has_phase(policy::phase::response_body)) {
+    policy::outcome o = chain.run_response_body(exchange_, piece);
+    policy::verdict v = o.value();
+    if (!o.ready()) v = co_await std::move(o).awaitable();
+    // A body phase that answered replaced the response; its body is final.
+    if (v == policy::verdict::respond) piece.data = exchange_.local_body();
+  }
+  if (response_started_) co_return after::close;  // too late to answer: just close
+  if (!close_after) {
+    // The request was answered before its end was parsed; without a body the end is
+    // already here, and the connection can carry the next request.
+    auto step = request_parser_.parse(from_client_.readable());
+    from_client_.consume(step.consumed);
+    request_bytes_ += step.consumed;
+    if (step.event != http::parse_event::message_end) close_after = true;
+  }
+  http::response& res = exchange_.response;
+  res.version = http::http_1_1;
+  res.fields.erase("Transfer-Encoding");
+  res.fields.erase("Content-Length");
+  if (!http::is_bodyless(res.status)) {
+    scratch_.clear();
+    scratch_.append(std::to_string(piece.data.size()));
+    res.fields.add("Content-Length", scratch_);
+  }
+  if (close_after) res.fields.add("Connection", "close");
+  out_.clear();
+  http::serialize_head(res, out_);
+  if (!head_request_ && !http::is_bodyless(res.status)) out_.append(piece.data);
+  response_started_ = true;
+  auto ec = co_await write_client(out_);
+  out_.clear();
+  co_return (ec || close_after) ? after::close : after::keep_alive;
+}
+
+asio::awaitable<void> session::fail(http::status status) {
+  if (!in_exchange_) {
+    co_await respond_plain(status);
+    co_return;
+  }
+  if (response_started_) co_return;
+  scratch_.clear();
+  scratch_.append(std::to_string(static_cast<unsigned>(status)));
+  scratch_.push_back(' ');
+  scratch_.append(http::reason_phrase(status));
+  scratch_.push_back('\n');
+  exchange_.respond(status, scratch_, "text/plain; charset=utf-8");
+  co_await send_local(true);
+}
+
+asio::awaitable<session::after> session::forward(std::uint32_t cluster_index, bool close_after,
+                                                 bool expect_continue) {
+  const snapshot& config = *view_->config;
+  const upstream::cluster& cluster = config.clusters[cluster_index];
+  const std::size_t pick = view_->balancers[cluster_index].pick(cluster.endpoints.size());
+  const upstream::endpoint& target = cluster.endpoints[pick];
+  endpoint_ = view_->pool_slot[config.first_endpoint[cluster_index] + pick];
+  exchange_.cluster = cluster.name;
+  exchange_.endpoint = target.name;
+  if (!prepare_upstream_head(target.name)) {
+    co_await fail(http::status::bad_request);
     co_return after::close;
   }
 
@@ -190,10 +370,10 @@ asio::awaitable<session::after> session::exchange() {
     }
     if (!reused) {
       upstream_ = owner_.pool().make_connection(endpoint_);
-      if (auto ec = co_await connect(*upstream_, cluster.endpoints[pick].address)) {
+      if (auto ec = co_await connect(*upstream_, target.address)) {
         release_upstream(false);
-        co_await respond_local(ec == timed_out() ? http::status::gateway_timeout
-                                                 : http::status::bad_gateway);
+        co_await fail(ec == timed_out() ? http::status::gateway_timeout
+                                        : http::status::bad_gateway);
         co_return after::close;
       }
     }
@@ -209,27 +389,29 @@ asio::awaitable<session::after> session::exchange() {
       case send_result::upstream_failed:
       case send_result::upstream_timed_out:
         release_upstream(false);
-        co_await respond_local(sent == send_result::upstream_timed_out
-                                   ? http::status::gateway_timeout
-                                   : http::status::bad_gateway);
+        co_await fail(sent == send_result::upstream_timed_out ? http::status::gateway_timeout
+                                                              : http::status::bad_gateway);
         co_return after::close;
       case send_result::client_failed:
         release_upstream(false);
         co_return after::close;
       case send_result::client_timed_out:
         release_upstream(false);
-        co_await respond_local(http::status::request_timeout);
+        co_await fail(http::status::request_timeout);
         co_return after::close;
       case send_result::bad_body:
         release_upstream(false);
-        co_await respond_local(status_of(request_parser_));
+        co_await fail(status_of(request_parser_));
         co_return after::close;
+      case send_result::answered:
+        release_upstream(false);
+        co_return co_await send_local(true);
     }
 
     // Sent again only if the upstream may not have acted on it: nothing came back on a
     // reused connection, and repeating the request is harmless (RFC 9110 9.2.2).
-    const bool may_retry =
-        reused && first_attempt && !body_started && http::is_idempotent(req.method);
+    const bool may_retry = reused && first_attempt && !body_started &&
+                           http::is_idempotent(exchange_.request.method);
     auto outcome = co_await relay_response(close_after, may_retry);
     if (outcome) co_return *outcome;
     release_upstream(false);
@@ -248,7 +430,9 @@ asio::awaitable<std::error_code> session::connect(upstream::connection& conn,
 
 asio::awaitable<session::send_result> session::send_request(bool& continue_due, bool& body_started,
                                                             bool& request_complete) {
-  const bool chunked = request_parser_.chunked();
+  const bool chunked = request_parser_.chunked() || rechunk_request_;
+  const policy::chain& chain = entry_->chain;
+  const bool body_phase = chain.has_phase(policy::phase::request_body);
   auto upstream_failure = [](const std::error_code& ec) {
     return ec == timed_out() ? send_result::upstream_timed_out : send_result::upstream_failed;
   };
@@ -262,10 +446,20 @@ asio::awaitable<session::send_result> session::send_request(bool& continue_due, 
   for (;;) {
     auto step = request_parser_.parse(from_client_.readable());
     from_client_.consume(step.consumed);
+    request_bytes_ += step.consumed;
     switch (step.event) {
       case http::parse_event::body: {
         body_started = true;
         std::string_view piece = request_parser_.body();
+        if (body_phase) {
+          policy::body_chunk c{piece, false};
+          policy::outcome o = chain.run_request_body(exchange_, c);
+          policy::verdict v = o.value();
+          if (!o.ready()) v = co_await std::move(o).awaitable();
+          if (v == policy::verdict::respond) co_return send_result::answered;
+          piece = c.data;
+          if (piece.empty()) break;  // dropped; an empty chunk would end the body
+        }
         if (chunked) http::serialize_chunk_size(piece.size(), out_);
         if (piece.size() <= coalesce_limit) {
           out_.append(piece);
@@ -278,6 +472,18 @@ asio::awaitable<session::send_result> session::send_request(bool& continue_due, 
         break;
       }
       case http::parse_event::message_end: {
+        if (body_phase && body_started) {
+          policy::body_chunk c{{}, true};
+          policy::outcome o = chain.run_request_body(exchange_, c);
+          policy::verdict v = o.value();
+          if (!o.ready()) v = co_await std::move(o).awaitable();
+          if (v == policy::verdict::respond) co_return send_result::answered;
+          if (!c.data.empty()) {
+            http::serialize_chunk_size(c.data.size(), out_);
+            out_.append(c.data);
+            out_.append(http::chunk_terminator);
+          }
+        }
         request_complete = true;
         if (chunked) http::serialize_last_chunk(request_parser_.trailers(), out_);
         auto ec = co_await write_upstream(out_);
@@ -309,13 +515,11 @@ asio::awaitable<session::send_result> session::send_request(bool& continue_due, 
 
 asio::awaitable<std::optional<session::after>> session::relay_response(bool close_after,
                                                                        bool may_retry) {
-  const http::request& req = request_parser_.request();
-  const bool head_request = req.method == http::method::head;
   bool received_any = false;
   bool interim = false;
 
   // The head, after any interim (1xx) responses.
-  response_parser_.expect_head_response(head_request);
+  response_parser_.expect_head_response(head_request_);
   for (;;) {
     auto step = response_parser_.parse(from_upstream_.readable());
     from_upstream_.consume(step.consumed);
@@ -327,8 +531,7 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
       }
       if (may_retry && !received_any && is_close(ec)) co_return std::nullopt;
       release_upstream(false);
-      co_await respond_local(ec == timed_out() ? http::status::gateway_timeout
-                                               : http::status::bad_gateway);
+      co_await fail(ec == timed_out() ? http::status::gateway_timeout : http::status::bad_gateway);
       co_return after::close;
     }
     if (step.event == http::parse_event::message_end && interim) {
@@ -340,7 +543,7 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
     // is not forwarded), is the upstream's fault.
     if (step.event != http::parse_event::head || status == 101) {
       release_upstream(false);
-      co_await respond_local(http::status::bad_gateway);
+      co_await fail(http::status::bad_gateway);
       co_return after::close;
     }
     if (status >= 200) break;
@@ -362,22 +565,58 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
     }
   }
 
-  // The body, streamed as it arrives.
-  bool chunked_out = false;
-  if (!prepare_client_head(chunked_out, close_after)) {
+  // The head goes through the response phases with its framing settled and hop-by-hop
+  // fields gone, so what policies add is what the client gets.
+  std::swap(exchange_.response, response_parser_.response());  // both keep their buffers
+  exchange_.accept_upstream_response();
+  if (!http::prepare_for_forwarding(exchange_.response.fields, response_parser_, scratch_)) {
     release_upstream(false);
-    co_await respond_local(http::status::bad_gateway);
+    co_await fail(http::status::bad_gateway);
     co_return after::close;
   }
+  const policy::chain& chain = entry_->chain;
+  if (chain.has_phase(policy::phase::response_head)) {
+    policy::outcome o = chain.run_response_head(exchange_);
+    policy::verdict v = o.value();
+    if (!o.ready()) v = co_await std::move(o).awaitable();
+    if (v == policy::verdict::respond) {
+      release_upstream(false);
+      co_return co_await send_local(true);
+    }
+  }
+
+  // The body, streamed as it arrives.
+  const bool body_phase = chain.has_phase(policy::phase::response_body);
+  bool chunked_out = false;
+  prepare_client_head(chunked_out, close_after);
   response_started_ = true;
   bool upstream_closed = false;
+  bool body_seen = false;
+  // Runs the response body phase on `c`; false when a policy answered, which is too late
+  // for a response already under way: the connection is closed.
+  auto run_body_phase = [&](policy::body_chunk& c) -> asio::awaitable<bool> {
+    policy::outcome o = chain.run_response_body(exchange_, c);
+    policy::verdict v = o.value();
+    if (!o.ready()) v = co_await std::move(o).awaitable();
+    co_return v == policy::verdict::continue_;
+  };
   for (;;) {
     auto step = upstream_closed ? response_parser_.finish()
                                 : response_parser_.parse(from_upstream_.readable());
     from_upstream_.consume(step.consumed);
     switch (step.event) {
       case http::parse_event::body: {
+        body_seen = true;
         std::string_view piece = response_parser_.body();
+        if (body_phase) {
+          policy::body_chunk c{piece, false};
+          if (!co_await run_body_phase(c)) {
+            release_upstream(false);
+            co_return after::close;
+          }
+          piece = c.data;
+          if (piece.empty()) break;  // dropped; an empty chunk would end the body
+        }
         if (chunked_out) http::serialize_chunk_size(piece.size(), out_);
         if (piece.size() <= coalesce_limit) {
           out_.append(piece);
@@ -393,6 +632,18 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
         break;
       }
       case http::parse_event::message_end: {
+        if (body_phase && body_seen) {
+          policy::body_chunk c{{}, true};
+          if (!co_await run_body_phase(c)) {
+            release_upstream(false);
+            co_return after::close;
+          }
+          if (!c.data.empty()) {
+            if (chunked_out) http::serialize_chunk_size(c.data.size(), out_);
+            out_.append(c.data);
+            if (chunked_out) out_.append(http::chunk_terminator);
+          }
+        }
         if (chunked_out) http::serialize_last_chunk(response_parser_.trailers(), out_);
         const bool reusable = !upstream_closed && response_parser_.keep_alive() &&
                               !response_parser_.body_until_close() && from_upstream_.empty();
@@ -430,7 +681,7 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
   }
 }
 
-asio::awaitable<void> session::respond_local(http::status status) {
+asio::awaitable<void> session::respond_plain(http::status status) {
   // Only when nothing of a response has gone out: otherwise the connection is just closed.
   if (response_started_) co_return;
   http::response res{status};
@@ -443,20 +694,27 @@ asio::awaitable<void> session::respond_local(http::status status) {
   body.push_back('\n');
   out_.clear();
   http::serialize_response(std::move(res), body, out_);
-  if (phase_ == phase::exchanging && request_parser_.request().method == http::method::head)
-    out_.resize(out_.size() - body.size());
+  if (phase_ == phase::exchanging && head_request_) out_.resize(out_.size() - body.size());
   response_started_ = true;
   co_await write_client(out_);
   out_.clear();
 }
 
 bool session::prepare_upstream_head(std::string_view endpoint_name) {
-  http::request& req = request_parser_.request();
+  http::request& req = exchange_.request;
   http::headers& fields = req.fields;
   // A coding list such as "gzip, chunked" is forwarded whole: the body is re-chunked, the
   // codings under the chunking pass through untouched.
   if (!http::prepare_for_forwarding(fields, request_parser_, scratch_)) return false;
   fields.erase("Expect");
+  // Body phases may change a body's length: it then goes chunked, whatever its framing was.
+  rechunk_request_ = entry_->chain.has_phase(policy::phase::request_body) &&
+                     !request_parser_.chunked() &&
+                     request_parser_.content_length().value_or(0) > 0;
+  if (rechunk_request_) {
+    fields.erase("Content-Length");
+    fields.add("Transfer-Encoding", "chunked");
+  }
   if (!fields.contains("Host")) fields.add("Host", endpoint_name);
 
   // Every X-Forwarded-For line, joined, then the client: values are copied before set()
@@ -474,6 +732,9 @@ bool session::prepare_upstream_head(std::string_view endpoint_name) {
     scratch_.assign(*host);
     fields.set("X-Forwarded-Host", scratch_);
   }
+  // The client's Host is in X-Forwarded-Host; the upstream gets the route's.
+  if (entry_->route != nullptr && !entry_->route->host_rewrite.empty())
+    fields.set("Host", entry_->route->host_rewrite);
   fields.add("Via", via_value);
   req.version = http::http_1_1;
   serialize_upstream_head();
@@ -482,19 +743,21 @@ bool session::prepare_upstream_head(std::string_view endpoint_name) {
 
 void session::serialize_upstream_head() {
   out_.clear();
-  http::serialize_head(request_parser_.request(), out_);
+  http::serialize_head(exchange_.request, out_);
 }
 
-bool session::prepare_client_head(bool& chunked_out, bool& close_after) {
-  const http::request& req = request_parser_.request();
-  http::response& res = response_parser_.response();
+void session::prepare_client_head(bool& chunked_out, bool& close_after) {
+  http::response& res = exchange_.response;
   const bool client_1_0 = client_version_ == http::http_1_0;
-  if (!http::prepare_for_forwarding(res.fields, response_parser_, scratch_)) return false;
-  const bool bodyless = req.method == http::method::head || http::is_bodyless(res.status);
+  const bool bodyless = head_request_ || http::is_bodyless(res.status);
+  // Body phases may change a body's length: it then goes chunked (or close-delimited).
+  const bool length_known = response_parser_.content_length().has_value() &&
+                            !entry_->chain.has_phase(policy::phase::response_body);
   if (bodyless) {
     // Content-Length of a HEAD or 304 response describes the resource: it goes as it came.
     res.fields.erase("Transfer-Encoding");
-  } else if (!response_parser_.content_length()) {
+  } else if (!length_known) {
+    res.fields.erase("Content-Length");
     // Chunked or close-delimited upstream body: an HTTP/1.0 client learns where it ends
     // from the close; an HTTP/1.1 client gets it chunked.
     if (client_1_0) {
@@ -514,7 +777,6 @@ bool session::prepare_client_head(bool& chunked_out, bool& close_after) {
   res.version = http::http_1_1;
   out_.clear();
   http::serialize_head(res, out_);
-  return true;
 }
 
 asio::awaitable<std::error_code> session::read_client() {
@@ -544,6 +806,7 @@ asio::awaitable<std::error_code> session::write_client(std::string_view bytes,
   arm_client(owner_.options().client.body_timeout);
   auto [ec, n] = co_await asio::async_write(client_, buffers, use_tuple);
   client_deadline_ = clock::time_point::max();
+  exchange_.response_bytes += n;
   if (ec && client_timed_out_) co_return timed_out();
   co_return ec;
 }
@@ -591,7 +854,8 @@ void session::arm_client(clock::duration timeout) noexcept {
 }
 
 void session::arm_upstream(clock::duration timeout) noexcept {
-  upstream_deadline_ = clock::now() + timeout;
+  // A route's timeout bounds the whole exchange: no wait on the upstream goes past it.
+  upstream_deadline_ = std::min(clock::now() + timeout, exchange_deadline_);
   upstream_timed_out_ = false;
 }
 

@@ -2,7 +2,9 @@
 // One client connection and the exchanges on it: read a request head, pick an upstream,
 // stream the request there and the response back, and do it again while keep-alive allows.
 
+#include <array>
 #include <asio/awaitable.hpp>
+#include <cstdint>
 #include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
@@ -12,12 +14,16 @@
 
 #include "gantry/http/parser.hpp"
 #include "gantry/http/status.hpp"
+#include "gantry/policy/exchange.hpp"
+#include "gantry/route/captures.hpp"
 #include "gantry/upstream/connection.hpp"
 #include "io_buffer.hpp"
 
 namespace gantry::detail {
 
 class worker;
+struct route_entry;
+struct worker_view;
 
 class session {
  public:
@@ -51,22 +57,37 @@ class session {
     client_failed,
     client_timed_out,
     bad_body,
+    answered,  // a request body phase answered locally
   };
 
   asio::awaitable<bool> read_request_head();
   asio::awaitable<after> exchange();
+  // Takes the parsed head into the policy exchange and picks its route.
+  void begin_exchange();
+  // Policies, then the route's action: a local answer, or the proxy flow.
+  asio::awaitable<after> run_exchange(bool close_after, bool expect_continue, bool has_body);
+  asio::awaitable<after> forward(std::uint32_t cluster, bool close_after, bool expect_continue);
+  // Runs the log phase once the exchange is over.
+  void end_exchange() noexcept;
+  // Sends the local response in `exchange_` through the response phases to the client.
+  asio::awaitable<after> send_local(bool close_after);
+  // The gateway's own error answer: through the policies once the exchange reached them.
+  asio::awaitable<void> fail(http::status status);
   asio::awaitable<std::error_code> connect(upstream::connection& conn,
                                            const asio::ip::tcp::endpoint& address);
   asio::awaitable<send_result> send_request(bool& continue_due, bool& body_started,
                                             bool& request_complete);
   // nullopt: nothing came back on a reused connection and the request may be sent again.
   asio::awaitable<std::optional<after>> relay_response(bool close_after, bool may_retry);
-  asio::awaitable<void> respond_local(http::status status);
+  // An error answer outside any exchange (malformed request): no policy sees it.
+  asio::awaitable<void> respond_plain(http::status status);
 
   // Each returns false when the head cannot be forwarded as it is.
   bool prepare_upstream_head(std::string_view endpoint_name);
-  bool prepare_client_head(bool& chunked_out, bool& close_after);
+  void prepare_client_head(bool& chunked_out, bool& close_after);
   void serialize_upstream_head();
+  // Path and Host rewrites of the route, on the request about to go upstream.
+  void apply_rewrites();
 
   asio::awaitable<std::error_code> read_client();
   asio::awaitable<std::error_code> read_upstream();
@@ -83,6 +104,21 @@ class session {
 
   worker& owner_;
   asio::ip::tcp::socket client_;
+  // The configuration of the current (or last) exchange, kept until the next one starts.
+  std::shared_ptr<worker_view> view_;
+  const route_entry* entry_ = nullptr;
+  // Reused for every exchange on the connection: its buffers stop growing.
+  policy::exchange exchange_;
+  route::captures captures_;
+  std::array<policy::route_param, route::captures::capacity> params_{};
+  // The target as received: captures view it while policies may rewrite the request's.
+  std::string matched_target_;
+  std::uint64_t request_bytes_ = 0;
+  clock::time_point exchange_deadline_ = clock::time_point::max();
+  bool rechunk_request_ = false;   // body phases may change the length: sent chunked
+  bool rechunk_response_ = false;
+  bool in_exchange_ = false;  // policies have seen the request: they see the rest too
+  bool head_request_ = false;
   std::string client_address_;
   http::parser request_parser_;
   http::parser response_parser_;

@@ -1,24 +1,50 @@
 #pragma once
-// What every worker reads and nobody writes while serving: the clusters and where requests go.
+// One immutable, compiled configuration: what every worker reads and nobody writes while
+// serving. A reload compiles a new one and publishes it; exchanges in flight keep theirs.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "gantry/gateway/config.hpp"
+#include "gantry/policy/chain.hpp"
+#include "gantry/route/captures.hpp"
+#include "gantry/route/route_table.hpp"
 #include "gantry/upstream/cluster.hpp"
 
 namespace gantry::detail {
 
+// A route as the proxy flow uses it: its chain assembled (listener policies first) and its
+// cluster names resolved to indices.
+struct route_entry {
+  const route::route* route = nullptr;  // null for the fallback
+  policy::chain chain;
+  std::uint32_t cluster = 0;           // proxy: the cluster's index
+  std::vector<std::uint32_t> split{};  // weighted split: the index of each destination
+};
+
 struct snapshot {
+  route::route_table table;
+  std::vector<route_entry> routes;  // parallel to table.routes()
+  // Requests no route matches: with no routes at all, proxied to the first cluster; else 404.
+  route_entry fallback;
+  bool fallback_proxies = false;
   std::vector<upstream::cluster> clusters;
-  // Pools index endpoints across all clusters: cluster c's endpoint e is first_endpoint[c] + e.
+  // Endpoints are numbered across all clusters: cluster c's endpoint e is
+  // first_endpoint[c] + e.
   std::vector<std::uint32_t> first_endpoint;
   std::uint32_t endpoint_count = 0;
 
-  void add(upstream::cluster c) {
-    first_endpoint.push_back(endpoint_count);
-    endpoint_count += static_cast<std::uint32_t>(c.endpoints.size());
-    clusters.push_back(std::move(c));
+  // The entry for `req`, never null; `params` receives the matched route's captures.
+  const route_entry& select(const route::request_view& req, route::captures& params) const {
+    if (const route::route* r = table.match(req, params))
+      return routes[static_cast<std::size_t>(r - table.routes().data())];
+    return fallback;
   }
+
+  // Validates `config` as a whole and compiles it, resolving endpoint addresses; throws
+  // `std::invalid_argument` listing every problem, one per line.
+  static std::shared_ptr<const snapshot> compile(const gateway_config& config);
 };
 
 }  // namespace gantry::detail

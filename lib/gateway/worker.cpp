@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <cstdio>
 #include <exception>
@@ -30,14 +31,33 @@ void report_exception(std::exception_ptr e) {
 worker::worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> config,
                gateway_options options, std::size_t index)
     : executor_{executor},
-      config_{std::move(config)},
       options_{options},
-      pool_{executor, config_->endpoint_count, options.upstream.pool},
+      index_{static_cast<std::uint32_t>(index)},
+      pool_{executor, 0, options.upstream.pool},
+      random_{options.random_seed != 0 ? options.random_seed + index : std::random_device{}()},
       tick_timer_{executor},
       slot_freed_{executor} {
-  // Workers start their balancers at different offsets so that together they spread load
-  // from the first request on.
-  for (std::size_t i = 0; i < config_->clusters.size(); ++i) balancers_.emplace_back(index);
+  publish(std::move(config));
+}
+
+void worker::publish(std::shared_ptr<const snapshot> config) {
+  auto view = std::make_shared<worker_view>();
+  for (const upstream::cluster& c : config->clusters) {
+    for (const upstream::endpoint& e : c.endpoints) {
+      auto known = std::find(pool_addresses_.begin(), pool_addresses_.end(), e.address);
+      if (known != pool_addresses_.end()) {
+        view->pool_slot.push_back(static_cast<std::uint32_t>(known - pool_addresses_.begin()));
+      } else {
+        pool_addresses_.push_back(e.address);
+        view->pool_slot.push_back(pool_.add_endpoint());
+      }
+    }
+    // Workers start their balancers at different offsets so that together they spread load
+    // from the first request on.
+    view->balancers.emplace_back(index_);
+  }
+  view->config = std::move(config);
+  view_ = std::move(view);
 }
 
 worker::~worker() = default;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <random>
 #include <vector>
 
 #include "gantry/gateway/options.hpp"
@@ -19,6 +20,15 @@
 namespace gantry::detail {
 
 class session;
+
+// A worker's own view of one snapshot: where its endpoints sit in the worker's pool and the
+// balancers' positions. Only the worker's thread touches it; sessions hold it for as long
+// as an exchange of theirs uses the snapshot.
+struct worker_view {
+  std::shared_ptr<const snapshot> config;
+  std::vector<std::uint32_t> pool_slot;  // by the snapshot's endpoint number
+  std::vector<upstream::round_robin> balancers;  // by cluster
+};
 
 class worker : public std::enable_shared_from_this<worker> {
  public:
@@ -40,10 +50,16 @@ class worker : public std::enable_shared_from_this<worker> {
   void abort();
 
   const gateway_options& options() const noexcept { return options_; }
-  const snapshot& config() const noexcept { return *config_; }
+  /// The newest configuration's view; a session copies it when it starts an exchange.
+  const std::shared_ptr<worker_view>& view() const noexcept { return view_; }
+  /// Makes `config` the configuration of exchanges that start from now on. Call on the
+  /// worker's thread.
+  void publish(std::shared_ptr<const snapshot> config);
   asio::any_io_executor executor() const noexcept { return executor_; }
   upstream::pool& pool() noexcept { return pool_; }
-  upstream::round_robin& balancer(std::size_t cluster) noexcept { return balancers_[cluster]; }
+  /// Draws for weighted splits; per worker, so no lock.
+  std::mt19937_64& random() noexcept { return random_; }
+  std::uint32_t index() const noexcept { return index_; }
   bool draining() const noexcept { return draining_; }
 
   // Read buffers are recycled through the worker so a request allocates none.
@@ -62,11 +78,15 @@ class worker : public std::enable_shared_from_this<worker> {
   asio::awaitable<void> serve(std::shared_ptr<worker> self, asio::ip::tcp::socket socket);
 
   asio::any_io_executor executor_;
-  std::shared_ptr<const snapshot> config_;
   const gateway_options options_;
+  const std::uint32_t index_;
   std::optional<asio::ip::tcp::acceptor> acceptor_;
   upstream::pool pool_;
-  std::vector<upstream::round_robin> balancers_;
+  // Every endpoint address the pool has a slot for, in slot order: a reload that keeps an
+  // endpoint keeps its pooled connections.
+  std::vector<asio::ip::tcp::endpoint> pool_addresses_;
+  std::shared_ptr<worker_view> view_;
+  std::mt19937_64 random_;
   std::vector<std::unique_ptr<char[]>> spare_buffers_;
   asio::steady_timer tick_timer_;
   asio::steady_timer slot_freed_;

@@ -8,6 +8,7 @@ namespace gantry::policy {
 using detail::chain_access;
 
 void chain::push(link l) {
+  phases_ |= l.phases;
   if (l.state.construct != nullptr) {
     l.state.offset = align_state_offset(state_size_, l.state_align);
     state_size_ = l.state.offset + l.state_size;

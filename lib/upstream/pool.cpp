@@ -9,6 +9,11 @@ pool::pool(asio::any_io_executor executor, std::size_t endpoint_count, pool_opti
 
 pool::~pool() { clear(); }
 
+std::uint32_t pool::add_endpoint() {
+  idle_.emplace_back();
+  return static_cast<std::uint32_t>(idle_.size() - 1);
+}
+
 std::unique_ptr<connection> pool::take_idle(std::uint32_t index, clock::time_point now) {
   auto& idle = idle_[index];
   while (!idle.empty()) {

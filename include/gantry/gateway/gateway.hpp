@@ -4,16 +4,18 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "gantry/gateway/config.hpp"
 #include "gantry/gateway/options.hpp"
 
 namespace gantry {
 
-/// An HTTP/1.1 gateway that proxies every request to a cluster of upstream servers.
+/// An HTTP/1.1 gateway: routes, policy chains and upstream clusters, assembled.
 ///
 /// It runs either on worker threads of its own (one `io_context`, one SO_REUSEPORT acceptor
 /// and one upstream pool per thread; nothing shared on the request path), or as a single
@@ -23,9 +25,20 @@ namespace gantry {
 /// asio::io_context io;                         // the host's own context
 /// gantry::gateway gw{io};
 /// gw.cluster("users", {"10.0.0.7:8080", "10.0.0.8:8080"});
+/// gw.policy("ids", gantry::policy::chain{}.add(gantry::policy::request_id_config{}));
+/// gw.use("ids");                               // on every exchange
+/// gw.route({.name = "users",
+///           .match = {.path = gantry::route::path_template{"/users/{id}"}},
+///           .action = gantry::route::proxy{"users"}});
 /// gw.listen("0.0.0.0:8080");
 /// io.run();
 /// ```
+///
+/// What it serves is one immutable snapshot compiled from a `gateway_config`. `reload`
+/// replaces it while the gateway runs: each worker switches to the new snapshot between two
+/// of its event-loop turns, every exchange runs start to end on the snapshot it began with,
+/// and no connection is dropped. A config that does not compile leaves the running one as
+/// it is.
 class gateway {
  public:
   /// A gateway that will run `options.workers` threads of its own once `start()` is called.
@@ -36,9 +49,28 @@ class gateway {
   gateway(const gateway&) = delete;
   gateway& operator=(const gateway&) = delete;
 
-  /// Declares a cluster of "host:port" endpoints, resolved now. Until routes exist, requests
+  /// Declares a cluster of "host:port" endpoints, resolved now. Without routes, requests
   /// go to the first cluster declared. Throws `std::invalid_argument` on a bad address.
   gateway& cluster(std::string name, const std::vector<std::string>& endpoints);
+  /// Declares a route; routes match in the precedence `route::route_table` documents.
+  gateway& route(route::route r);
+  /// Declares a named policy (or a short chain) for routes and `use` to refer to.
+  gateway& policy(std::string name, policy::chain chain);
+  /// Runs the named policy on every exchange, before the route's own, in the order of calls.
+  gateway& use(std::string policy_name);
+  /// Replaces everything declared so far with `config`.
+  gateway& configure(gateway_config config);
+  /// The configuration declared so far (or last reloaded).
+  const gateway_config& config() const noexcept;
+
+  /// Compiles `config` and makes it what the gateway serves, from any thread, while it
+  /// runs; before `listen()` it only replaces the declared configuration. Throws
+  /// `std::invalid_argument` listing every problem (unknown cluster or policy, conflicting
+  /// routes, bad addresses), and then nothing changes.
+  void reload(gateway_config config);
+  /// How many configurations the gateway has served: 1 after `listen()`, then one more per
+  /// successful `reload`.
+  std::uint64_t generation() const noexcept;
 
   /// Binds "host:port" (port 0 picks a free one) and starts serving on it: at once on a host
   /// context, or when `start()` runs the workers. Returns the bound endpoint. Throws

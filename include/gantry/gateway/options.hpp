@@ -55,6 +55,9 @@ struct gateway_options {
   /// Size of each connection's read buffers (one toward the client, one toward the
   /// upstream during an exchange). Bounds the memory a streaming exchange uses.
   std::size_t buffer_size = 16 * 1024;
+  /// Seeds the generators that weighted splits draw from (worker i gets seed + i); 0 seeds
+  /// them at random. Tests fix it to make a split's distribution reproducible.
+  std::uint64_t random_seed = 0;
 };
 
 }  // namespace gantry

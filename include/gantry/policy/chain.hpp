@@ -123,6 +123,11 @@ class chain {
   std::size_t size() const noexcept { return links_.size(); }
   /// True when the chain has no policies; every phase then continues at once.
   bool empty() const noexcept { return links_.empty(); }
+  /// True when at least one policy of the chain implements phase `ph`: an integrator skips
+  /// the body phases, and the work of preparing them, when none does.
+  bool has_phase(phase ph) const noexcept {
+    return (phases_ & (1u << static_cast<unsigned>(ph))) != 0;
+  }
   /// The state layout of this chain's policies.
   state_layout layout() const noexcept { return {states_, state_size_}; }
 
@@ -175,6 +180,7 @@ class chain {
   std::vector<link> links_;
   std::vector<state_entry> states_;
   std::size_t state_size_ = 0;
+  std::uint8_t phases_ = 0;  // union of the links' phase bits
 };
 
 }  // namespace gantry::policy

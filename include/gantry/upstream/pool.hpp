@@ -41,6 +41,11 @@ class pool {
   pool(const pool&) = delete;
   pool& operator=(const pool&) = delete;
 
+  /// Adds a slot for one more endpoint and returns its index (the next after the last one):
+  /// a configuration reload that brings new endpoints grows the pool, and the connections
+  /// to endpoints it keeps stay pooled.
+  std::uint32_t add_endpoint();
+
   /// The most recently used idle connection to endpoint `index` that is still within its
   /// idle timeout, or null. Expired ones met on the way are closed.
   std::unique_ptr<connection> take_idle(std::uint32_t index, clock::time_point now);

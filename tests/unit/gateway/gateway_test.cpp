@@ -166,7 +166,8 @@ TEST_CASE("a gateway with workers of its own serves on every worker and stops cl
 TEST_CASE("declaring the gateway wrong is a clear error") {
   asio::io_context io;
   gantry::gateway gw{io};
-  CHECK_THROWS_WITH_AS(gw.listen("127.0.0.1:0"), doctest::Contains("cluster"), std::logic_error);
+  CHECK_THROWS_WITH_AS(gw.listen("127.0.0.1:0"), doctest::Contains("nothing to serve"),
+                       std::invalid_argument);
   CHECK_THROWS_WITH_AS(gw.cluster("x", {"nonsense"}), doctest::Contains("'x'"),
                        std::invalid_argument);
   CHECK_THROWS_AS(gw.cluster("empty", {}), std::invalid_argument);

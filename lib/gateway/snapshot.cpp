@@ -1,0 +1,134 @@
+#include "snapshot.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <span>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+
+namespace gantry::detail {
+namespace {
+
+// How messages name a route: by name, or "#n" counting from 1, as the route table does.
+std::string route_label(const route::route& r, std::size_t index) {
+  std::string label = "route ";
+  if (r.name.empty()) {
+    label.append("#").append(std::to_string(index + 1));
+  } else {
+    label.append("'").append(r.name).append("'");
+  }
+  return label;
+}
+
+class problems {
+ public:
+  void add(std::string message) {
+    if (!text_.empty()) text_.push_back('\n');
+    text_.append(message);
+  }
+  void throw_if_any() const {
+    if (!text_.empty()) throw std::invalid_argument(text_);
+  }
+
+ private:
+  std::string text_;
+};
+
+}  // namespace
+
+std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config) {
+  auto s = std::make_shared<snapshot>();
+  problems errors;
+
+  std::unordered_map<std::string_view, std::uint32_t> cluster_index;
+  for (const cluster_config& c : config.clusters) {
+    if (c.name.empty()) {
+      errors.add("a cluster has no name");
+      continue;
+    }
+    if (c.endpoints.empty()) errors.add("cluster '" + c.name + "' has no endpoints");
+    if (!cluster_index.emplace(c.name, static_cast<std::uint32_t>(s->clusters.size())).second) {
+      errors.add("cluster '" + c.name + "' is declared twice");
+      continue;
+    }
+    try {
+      s->first_endpoint.push_back(s->endpoint_count);
+      s->clusters.push_back(upstream::cluster::from_addresses(c.name, c.endpoints));
+      s->endpoint_count += static_cast<std::uint32_t>(s->clusters.back().endpoints.size());
+    } catch (const std::invalid_argument& e) {
+      s->first_endpoint.pop_back();
+      cluster_index.erase(c.name);
+      errors.add(e.what());
+    }
+  }
+
+  std::unordered_map<std::string_view, const policy::chain*> policies;
+  for (const named_policy& p : config.policies) {
+    if (p.name.empty())
+      errors.add("a policy has no name");
+    else if (!policies.emplace(p.name, &p.chain).second)
+      errors.add("policy '" + p.name + "' is declared twice");
+  }
+  auto append_policies = [&](policy::chain& chain, const std::vector<std::string>& names,
+                             const std::string& where) {
+    for (const std::string& name : names) {
+      auto it = policies.find(name);
+      if (it == policies.end())
+        errors.add(where + " uses policy '" + name + "', which is not declared");
+      else
+        chain.append(*it->second);
+    }
+  };
+  policy::chain listener_chain;
+  append_policies(listener_chain, config.listener_policies, "the listener");
+
+  // Cluster references, checked before the table is built so every problem shows at once.
+  auto resolve = [&](const std::string& name, const std::string& where) -> std::uint32_t {
+    auto it = cluster_index.find(name);
+    if (it != cluster_index.end()) return it->second;
+    // An empty name is the route table's to report; a dangling one is ours.
+    if (!name.empty() && !config.clusters.empty())
+      errors.add(where + " sends to cluster '" + name + "', which is not declared");
+    else if (!name.empty())
+      errors.add(where + " sends to cluster '" + name + "', but no cluster is declared");
+    return 0;
+  };
+
+  route::route_table::builder builder;
+  for (const route::route& r : config.routes) builder.add(r);
+  try {
+    s->table = std::move(builder).build();
+  } catch (const std::invalid_argument& e) {
+    errors.add(e.what());
+  }
+  // The table holds the routes as built (with defaults filled in); entries point into it.
+  // When building failed, the declared routes are checked for references all the same.
+  const std::span<const route::route> routes =
+      s->table.empty() ? std::span<const route::route>{config.routes} : s->table.routes();
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    const route::route& r = routes[i];
+    const std::string label = route_label(r, i);
+    route_entry entry;
+    entry.route = &r;
+    entry.chain = listener_chain;
+    append_policies(entry.chain, r.policies, label);
+    if (const auto* p = std::get_if<route::proxy>(&r.action)) {
+      entry.cluster = resolve(p->cluster, label);
+    } else if (const auto* split = std::get_if<route::weighted_split>(&r.action)) {
+      for (const route::weighted_cluster& w : split->clusters)
+        entry.split.push_back(resolve(w.cluster, label));
+    }
+    s->routes.push_back(std::move(entry));
+  }
+
+  s->fallback.chain = std::move(listener_chain);
+  s->fallback_proxies = config.routes.empty();
+  if (s->fallback_proxies && config.clusters.empty())
+    errors.add("nothing to serve: declare a cluster, or routes");
+  errors.throw_if_any();
+  return s;
+}
+
+}  // namespace gantry::detail
