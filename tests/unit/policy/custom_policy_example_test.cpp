@@ -14,6 +14,9 @@
 #include "gantry/testing/exchange_builder.hpp"
 #include "gantry/testing/runner.hpp"
 
+// examples/custom_policy.cpp serves this policy; the test runs the same header.
+#include "../../../examples/api_key.hpp"
+
 namespace policy = gantry::policy;
 using gantry::http::status;
 
@@ -56,4 +59,41 @@ TEST_CASE("policy example: a custom policy in a run-time and a compile-time chai
   CHECK(gantry::testing::run(compiled, old).response.status == status::not_found);
   auto none = gantry::testing::exchange_builder{}.build();
   CHECK(gantry::testing::run(compiled, none).response.status == status::bad_request);
+}
+
+TEST_CASE("policy example: the API-key check of examples/custom_policy.cpp") {
+  policy::chain chain;
+  chain.add(example::api_key{.consumers = {{"key-ada", "ada"}}});
+
+  SUBCASE("no key, or an unknown one: 401, and nothing goes upstream") {
+    auto none = gantry::testing::exchange_builder{}.build();
+    auto r = gantry::testing::run(chain, none);
+    CHECK(!r.forwarded);
+    CHECK(r.local);
+    CHECK(r.response.status == status::unauthorized);
+    CHECK(r.response.fields.get("WWW-Authenticate") == "ApiKey");
+    CHECK(r.body == "missing or unknown API key\n");
+
+    auto unknown = gantry::testing::exchange_builder{}.header("X-Api-Key", "key-eve").build();
+    CHECK(gantry::testing::run(chain, unknown).response.status == status::unauthorized);
+  }
+
+  SUBCASE("a known key: forwarded as its consumer, without the key") {
+    auto ok = gantry::testing::exchange_builder{}.header("x-api-key", "key-ada").build();
+    auto r = gantry::testing::run(chain, ok);
+    CHECK(r.forwarded);
+    CHECK(r.response.status == status::ok);
+    CHECK(ok->consumer == "ada");
+    CHECK(r.upstream_request.fields.get("X-Consumer") == "ada");
+    CHECK(!r.upstream_request.fields.contains("X-Api-Key"));
+  }
+
+  SUBCASE("the field that carries the key is configuration") {
+    policy::chain custom;
+    custom.add(example::api_key{.header = "Api-Key", .consumers = {{"k", "lin"}}});
+    auto old_field = gantry::testing::exchange_builder{}.header("X-Api-Key", "k").build();
+    CHECK(gantry::testing::run(custom, old_field).response.status == status::unauthorized);
+    auto new_field = gantry::testing::exchange_builder{}.header("Api-Key", "k").build();
+    CHECK(gantry::testing::run(custom, new_field).forwarded);
+  }
 }
