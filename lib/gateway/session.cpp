@@ -56,6 +56,16 @@ bool looks_reusable(asio::ip::tcp::socket& socket) noexcept {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+void report_policy_failure(std::exception_ptr e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "gantry: an exchange failed with an exception: %s\n", ex.what());
+  } catch (...) {
+    std::fputs("gantry: an exchange failed with an unknown exception\n", stderr);
+  }
+}
+
 http::status status_of(const http::parser& parser) noexcept {
   return http::status_for(static_cast<http::errc>(parser.error().value()));
 }
@@ -178,7 +188,21 @@ asio::awaitable<session::after> session::exchange() {
   }
 
   begin_exchange();
-  const after result = co_await run_exchange(close_after, expect_continue, has_body);
+  after result = after::close;
+  std::exception_ptr failure;
+  try {
+    result = co_await run_exchange(close_after, expect_continue, has_body);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    // A policy threw (they should answer with a status instead): the client gets a 500 if
+    // nothing of the response went out yet, and the log phase still runs.
+    report_policy_failure(failure);
+    release_upstream(false);
+    co_await fail(http::status::internal_server_error);
+    result = after::close;
+  }
   end_exchange();
   co_return result;
 }
@@ -314,7 +338,11 @@ asio::awaitable<session::after> session::send_local(bool close_after) {
     scratch_.append(std::to_string(piece.data.size()));
     res.fields.add("Content-Length", scratch_);
   }
-  if (close_after) res.fields.add("Connection", "close");
+  if (close_after) {
+    res.fields.add("Connection", "close");
+  } else if (client_version_ == http::http_1_0) {
+    res.fields.add("Connection", "keep-alive");
+  }
   out_.clear();
   http::serialize_head(res, out_);
   if (!head_request_ && !http::is_bodyless(res.status)) out_.append(piece.data);

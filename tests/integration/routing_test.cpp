@@ -387,3 +387,37 @@ TEST_CASE("config: every problem is reported at once, naming what is wrong") {
     CHECK(what.find("route 'one' sends to cluster 'ghost'") != std::string::npos);
   }
 }
+
+namespace {
+
+// Breaks the contract: throws instead of answering with a status.
+struct throws_on_request {
+  policy::verdict on_request_head(policy::exchange&) const {
+    throw std::runtime_error("policy bug");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("policies: a policy that throws gets the client a 500, and the log phase runs") {
+  stub_upstream up{stub::echo()};
+  running_gateway g;
+  recorder rec;
+  g.gw.cluster("up", {up.address()});
+  g.gw.policy("log", chain_of(policy::chain{}.add(rec)));
+  g.gw.policy("bug", chain_of(policy::chain{}.add(throws_on_request{})));
+  g.gw.use("log");
+  route::route r = proxy_route("buggy", route::path_prefix{"/"}, "up");
+  r.policies = {"bug"};
+  g.gw.route(std::move(r));
+  g.start();
+
+  auto res = get(g.port, "/");
+  CHECK(res.status() == 500);
+  CHECK(up.request_count() == 0);
+  CHECK(eventually([&] { return rec.taken().size() == 1; }, after(5s)));
+  auto records = rec.taken();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].status == 500);
+  CHECK(records[0].route == "buggy");
+}
