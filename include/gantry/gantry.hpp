@@ -2,6 +2,11 @@
 /// @file
 /// Everything public in Gantry, for programs that prefer one include.
 
+#include "gantry/config/document.hpp"
+#include "gantry/config/error.hpp"
+#include "gantry/config/load.hpp"
+#include "gantry/config/node.hpp"
+#include "gantry/config/policy_registry.hpp"
 #include "gantry/core/ascii.hpp"
 #include "gantry/core/async.hpp"
 #include "gantry/gateway/gateway.hpp"
