@@ -64,7 +64,7 @@ std::string answer(const http::request& req, std::uint64_t body_bytes, http::sta
   return "{\"error\":\"no such resource\"}\n";
 }
 
-asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket) {
+asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, std::string version) {
   http::parser parser{http::parser_mode::request};
   std::array<char, 16 * 1024> buffer;
   std::string_view pending;
@@ -92,6 +92,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket) {
         http::response res{status};
         res.fields.add("Content-Type", "application/json");
         res.fields.add("Server", "gantry-demo-api");
+        res.fields.add("X-Demo-Version", version);
         if (!parser.keep_alive()) res.fields.add("Connection", "close");
         out.clear();
         http::serialize_response(std::move(res), body, out);
@@ -113,21 +114,22 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket) {
   }
 }
 
-asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor acceptor) {
+asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor acceptor, std::string version) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
     if (ec) co_return;
-    asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket)), asio::detached);
+    asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), version),
+                   asio::detached);
   }
 }
 
 }  // namespace
 
-asio::ip::tcp::endpoint serve_demo_api(asio::io_context& io,
-                                       const asio::ip::tcp::endpoint& address) {
+asio::ip::tcp::endpoint serve_demo_api(asio::io_context& io, const asio::ip::tcp::endpoint& address,
+                                       std::string version) {
   auto acceptor = net::make_listener(io.get_executor(), address, {.reuse_port = false});
   auto bound = acceptor.local_endpoint();
-  asio::co_spawn(io, accept_loop(std::move(acceptor)), asio::detached);
+  asio::co_spawn(io, accept_loop(std::move(acceptor), std::move(version)), asio::detached);
   return bound;
 }
 

@@ -3,7 +3,11 @@
 #include <fmt/ranges.h>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <algorithm>
 #include <charconv>
+#include <filesystem>
+#include <optional>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -14,6 +18,8 @@
 #include <vector>
 
 #include "demo_api.hpp"
+#include "demo_config.hpp"
+#include "gantry/config/load.hpp"
 #include "gantry/gateway/gateway.hpp"
 #include "gantry/net/address.hpp"
 
@@ -23,12 +29,21 @@ constexpr std::string_view usage = R"(gantryd - the Gantry API gateway
 
 Usage:
   gantryd                      run the built-in demo: the gateway on 127.0.0.1:8080 in
-                               front of an in-process demo API (try: curl localhost:8080/)
+                               front of two in-process versions of a demo API, with
+                               routing, a canary split, a mock and request ids
+                               (admin on 127.0.0.1:9901/healthz); try:
+                               curl -i localhost:8080/users/7
+  gantryd --config FILE        serve what the YAML file FILE says (see docs/configuration.md);
+                               reloaded on SIGHUP and when the file changes
+  gantryd --check FILE         validate FILE, print every problem, exit 0 when it is valid
   gantryd --upstream HOST:PORT[,HOST:PORT...] [options]
                                proxy every request to the upstreams, round robin
 
 Options:
-  --listen HOST:PORT           address to serve on (default 127.0.0.1:8080; port 0 picks one)
+  --listen HOST:PORT           address to serve on (default 127.0.0.1:8080; port 0 picks one);
+                               with --config, replaces the file's listen address
+  --admin HOST:PORT            admin listener (/healthz); with --config, replaces
+                               the file's admin address
   --upstream LIST              comma-separated upstream servers
   --workers N                  worker threads (default: one per hardware thread)
   --connect-timeout MS         upstream connect timeout, 504 past it (default 5000)
@@ -42,16 +57,23 @@ Options:
   --pool-idle-timeout MS       idle upstream connections closed after (default 30000)
   --pool-max-requests N        exchanges per upstream connection (default 1000)
   --drain-timeout MS           on SIGTERM/SIGINT, time to finish in-flight work (default 30000)
-  --quiet                      print only the listening line and errors
+  --quiet                      print only the listening lines and errors
   --help                       this text
 
-When ready, gantryd prints one line: "gantryd listening on HOST:PORT".
+With --config, timeouts and limits come from the file; the options above that set them are
+refused there. When ready, gantryd prints "gantryd listening on HOST:PORT" and, with an admin
+listener, "gantryd admin on HOST:PORT".
 )";
 
 struct command_line {
-  std::string listen = "127.0.0.1:8080";
+  std::optional<std::string> listen;
+  std::optional<std::string> admin;
+  std::optional<unsigned> workers;
   std::vector<std::string> upstreams;
+  std::string config_file;
+  std::string check_file;
   gantry::gateway_options options;
+  std::vector<std::string> tuning_flags;  // given flags that set options
   bool quiet = false;
 };
 
@@ -78,11 +100,16 @@ command_line parse(int argc, char** argv) {
   command_line cmd;
   auto& o = cmd.options;
   using ms = std::chrono::milliseconds;
-  const std::map<std::string_view, std::function<void(std::string_view)>> valued{
+  const std::map<std::string_view, std::function<void(std::string_view)>> general{
       {"--listen", [&](auto v) { cmd.listen = v; }},
+      {"--admin", [&](auto v) { cmd.admin = v; }},
+      {"--config", [&](auto v) { cmd.config_file = v; }},
+      {"--check", [&](auto v) { cmd.check_file = v; }},
       {"--upstream", [&](auto v) { cmd.upstreams = split_list(v); }},
       {"--workers",
-       [&](auto v) { o.workers = static_cast<unsigned>(parse_number("--workers", v)); }},
+       [&](auto v) { cmd.workers = static_cast<unsigned>(parse_number("--workers", v)); }},
+  };
+  const std::map<std::string_view, std::function<void(std::string_view)>> tuning{
       {"--connect-timeout",
        [&](auto v) { o.upstream.connect_timeout = ms(parse_number("--connect-timeout", v)); }},
       {"--upstream-timeout",
@@ -128,16 +155,84 @@ command_line parse(int argc, char** argv) {
       cmd.quiet = true;
       continue;
     }
-    auto handler = valued.find(arg);
-    if (handler == valued.end())
-      throw std::invalid_argument(fmt::format("unknown option '{}' (see --help)", arg));
+    auto handler = general.find(arg);
+    if (handler == general.end()) {
+      handler = tuning.find(arg);
+      if (handler == tuning.end())
+        throw std::invalid_argument(fmt::format("unknown option '{}' (see --help)", arg));
+      cmd.tuning_flags.emplace_back(arg);
+    }
     if (!inline_value) {
       if (i + 1 >= argc) throw std::invalid_argument(fmt::format("{} needs a value", arg));
       value = argv[++i];
     }
     handler->second(value);
   }
+  if (!cmd.config_file.empty() && !cmd.upstreams.empty())
+    throw std::invalid_argument("--config and --upstream exclude each other");
+  if (cmd.upstreams.empty() && !cmd.tuning_flags.empty())
+    throw std::invalid_argument(fmt::format(
+        "{} is set in the configuration file, not on the command line", cmd.tuning_flags[0]));
   return cmd;
+}
+
+
+// Where the served configuration comes from, so a reload can read it again.
+struct config_source {
+  std::string file;       // empty: the built-in demo
+  std::string demo_text;  // the demo's YAML, addresses filled in
+  gantry::config::load_options options;
+
+  bool reloadable() const { return !file.empty(); }
+  gantry::config::document load() const {
+    if (file.empty()) return gantry::config::load_string(demo_text, "<built-in demo>", options);
+    return gantry::config::load_file(file, options);
+  }
+};
+
+std::string replace_all(std::string text, std::string_view from, std::string_view to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+// The admin listener's own small configuration: a health check.
+gantry::gateway_config admin_config() {
+  namespace route = gantry::route;
+  gantry::gateway_config c;
+  route::route health;
+  health.name = "healthz";
+  health.match.path = route::path_exact{"/healthz"};
+  health.action = route::direct_response{.status = gantry::http::status::ok, .body = "ok\n"};
+  c.routes.push_back(std::move(health));
+  return c;
+}
+
+// Changes of a file seen by polling: portable, and once a second is plenty for a config.
+struct file_stamp {
+  std::filesystem::file_time_type time{};
+  std::uintmax_t size = 0;
+  friend bool operator==(const file_stamp&, const file_stamp&) = default;
+  static file_stamp of(const std::string& path) {
+    std::error_code ec;
+    file_stamp s;
+    s.time = std::filesystem::last_write_time(path, ec);
+    s.size = std::filesystem::file_size(path, ec);
+    return s;
+  }
+};
+
+int check(const std::string& file) {
+  try {
+    auto doc = gantry::config::load_file(file);
+    fmt::print("{}: valid ({} clusters, {} routes, {} policies)\n", file,
+               doc.gateway.clusters.size(), doc.gateway.routes.size(),
+               doc.gateway.policies.size());
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return 1;
+  }
 }
 
 }  // namespace
@@ -150,43 +245,122 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "gantryd: {}\n", e.what());
     return 2;
   }
+  if (!cmd.check_file.empty()) return check(cmd.check_file);
 
   try {
-    // The demo API runs on a thread of its own, as a separate service would.
+    // The demo APIs run on a thread of their own, as separate services would.
     asio::io_context demo_io{1};
     std::thread demo_thread;
-    const bool demo = cmd.upstreams.empty();
-    if (demo) {
-      auto api = gantry::demo::serve_demo_api(demo_io, gantry::net::resolve_one("127.0.0.1:0"));
-      cmd.upstreams.push_back(fmt::format("127.0.0.1:{}", api.port()));
-      demo_thread = std::thread{[&] { demo_io.run(); }};
+    config_source source;
+    gantry::config::document doc;
+    const bool legacy = !cmd.upstreams.empty();
+    const bool demo = !legacy && cmd.config_file.empty();
+    if (legacy) {
+      doc.options = cmd.options;
+      doc.gateway.clusters = {{.name = "default", .endpoints = cmd.upstreams}};
+      doc.listen = {"127.0.0.1:8080"};
+    } else {
+      if (demo) {
+        auto any = gantry::net::resolve_one("127.0.0.1:0");
+        auto v1 = gantry::demo::serve_demo_api(demo_io, any, "v1");
+        auto v2 = gantry::demo::serve_demo_api(demo_io, any, "v2");
+        source.demo_text =
+            replace_all(replace_all(std::string{gantry::demo::demo_config}, "${V1}",
+                                    fmt::format("127.0.0.1:{}", v1.port())),
+                        "${V2}", fmt::format("127.0.0.1:{}", v2.port()));
+        demo_thread = std::thread{[&] { demo_io.run(); }};
+      } else {
+        source.file = cmd.config_file;
+      }
+      doc = source.load();
     }
+    if (cmd.workers) doc.options.workers = *cmd.workers;
+    if (cmd.listen) doc.listen = {*cmd.listen};
+    if (cmd.admin) doc.admin_listen = *cmd.admin;
+    if (doc.listen.size() != 1)
+      throw std::invalid_argument("gantryd serves exactly one listen address");
 
     // Signals are caught before anyone can learn the address and send one.
-    asio::io_context signals_io;
-    asio::signal_set signals{signals_io, SIGINT, SIGTERM};
+    asio::io_context control_io;
+    asio::signal_set signals{control_io, SIGINT, SIGTERM};
+    asio::signal_set hangups{control_io, SIGHUP};
 
-    gantry::gateway gw{cmd.options};
-    gw.cluster("default", cmd.upstreams);
-    auto bound = gw.listen(cmd.listen);
+    gantry::gateway gw{doc.options};
+    gw.configure(std::move(doc.gateway));
+    auto bound = gw.listen(doc.listen.front());
     gw.start();
     fmt::print("gantryd listening on {}:{}\n", bound.address().to_string(), bound.port());
+
+    std::optional<gantry::gateway> admin;
+    if (doc.admin_listen) {
+      admin.emplace(gantry::gateway_options{.workers = 1});
+      admin->configure(admin_config());
+      auto admin_bound = admin->listen(*doc.admin_listen);
+      admin->start();
+      fmt::print("gantryd admin on {}:{}\n", admin_bound.address().to_string(),
+                 admin_bound.port());
+    }
     if (!cmd.quiet) {
-      fmt::print("  workers: {}, upstreams: {}{}\n", gw.options().workers,
-                 fmt::join(cmd.upstreams, ", "), demo ? " (built-in demo API)" : "");
-      if (demo) fmt::print("  try: curl http://localhost:{}/\n", bound.port());
+      fmt::print("  workers: {}, config: {}\n", gw.options().workers,
+                 legacy ? fmt::format("upstreams {}", fmt::join(cmd.upstreams, ", "))
+                 : demo ? std::string{"built-in demo (two demo API versions in-process)"}
+                        : source.file);
+      if (demo) fmt::print("  try: curl -i http://localhost:{}/users/7\n", bound.port());
     }
     std::fflush(stdout);
+
+    // A reload that fails leaves the running configuration as it is, and says why.
+    auto reload = [&](std::string_view why) {
+      try {
+        gantry::config::document next = source.load();
+        gw.reload(std::move(next.gateway));
+        fmt::print("gantryd: reloaded {} ({}), generation {}\n", source.file, why,
+                   gw.generation());
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "gantryd: reload of {} ({}) failed, still serving generation {}:\n{}\n",
+                   source.file, why, gw.generation(), e.what());
+      }
+      std::fflush(stdout);
+    };
+    std::function<void()> watch_hangups = [&] {
+      hangups.async_wait([&](std::error_code ec, int) {
+        if (ec) return;
+        if (source.reloadable()) reload("SIGHUP");
+        watch_hangups();
+      });
+    };
+    watch_hangups();
+    asio::steady_timer poll{control_io};
+    file_stamp stamp = source.reloadable() ? file_stamp::of(source.file) : file_stamp{};
+    std::function<void()> watch_file = [&] {
+      poll.expires_after(std::chrono::seconds{1});
+      poll.async_wait([&](std::error_code ec) {
+        if (ec) return;
+        if (auto now = file_stamp::of(source.file); now != stamp) {
+          stamp = now;
+          reload("file changed");
+        }
+        watch_file();
+      });
+    };
+    if (source.reloadable()) watch_file();
 
     signals.async_wait([&](std::error_code ec, int) {
       if (ec) return;
       if (!cmd.quiet) fmt::print("gantryd: stopping, draining in-flight requests\n");
       gw.stop();
+      if (admin) admin->stop();
+      hangups.cancel();
+      poll.cancel();
     });
-    std::thread signal_thread{[&] { signals_io.run(); }};
+    std::thread control_thread{[&] { control_io.run(); }};
     gw.wait();
-    signals_io.stop();
-    signal_thread.join();
+    if (admin) {
+      admin->stop();
+      admin->wait();
+    }
+    control_io.stop();
+    control_thread.join();
     demo_io.stop();
     if (demo_thread.joinable()) demo_thread.join();
     if (!cmd.quiet) fmt::print("gantryd: stopped\n");

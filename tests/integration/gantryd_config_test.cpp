@@ -1,0 +1,196 @@
+// gantryd driven by YAML: --check, --config with reload on SIGHUP and on file change, reload
+// under load with no failed request, and the built-in demo with its admin listener.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common.hpp"
+#include "support/nginx.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using namespace gantry::testing;
+using namespace std::chrono_literals;
+
+// gantryd started with `args`, its port read from the readiness line; stopped with SIGTERM,
+// and required to exit 0.
+class gantryd_process {
+ public:
+  explicit gantryd_process(std::vector<std::string> args, bool admin = false) {
+    argv_ = {gantryd_binary(), "--workers", "2"};
+    argv_.insert(argv_.end(), args.begin(), args.end());
+    process_ = std::make_unique<child_process>(spawn_options{.argv = argv_});
+    port_ = read_port("gantryd listening on 127.0.0.1:");
+    if (admin) admin_port_ = read_port("gantryd admin on 127.0.0.1:");
+  }
+  ~gantryd_process() {
+    process_->send_signal(SIGTERM);
+    auto status = process_->wait(after(10s));
+    CHECK_MESSAGE((status && status->ok()), "gantryd did not exit cleanly: ",
+                  process_->stderr_text());
+  }
+  std::uint16_t port() const { return port_; }
+  std::uint16_t admin_port() const { return admin_port_; }
+  child_process& process() { return *process_; }
+
+ private:
+  std::uint16_t read_port(std::string_view prefix) {
+    auto line = process_->wait_for_line(prefix, after(10s));
+    if (!line) {
+      process_->kill();
+      throw std::runtime_error("gantryd not ready: " + process_->stderr_text());
+    }
+    return static_cast<std::uint16_t>(std::stoul(line->substr(prefix.size())));
+  }
+  std::vector<std::string> argv_;
+  std::unique_ptr<child_process> process_;
+  std::uint16_t port_ = 0;
+  std::uint16_t admin_port_ = 0;
+};
+
+// Runs gantryd with `args` to its end; returns its exit status and output.
+struct run_result {
+  int code = -1;
+  std::string out, err;
+};
+run_result run_gantryd(std::vector<std::string> args) {
+  args.insert(args.begin(), gantryd_binary());
+  child_process p{spawn_options{.argv = args}};
+  auto status = p.wait(after(10s));
+  p.wait_for_output_end(after(2s));
+  return {status && status->exited ? status->code : -1, p.stdout_text(), p.stderr_text()};
+}
+
+std::string config_for(const std::string& cluster_address, std::string_view prefix) {
+  std::string yaml = "listen: [\"127.0.0.1:0\"]\n"
+                     "clusters:\n"
+                     "  - {name: backend, endpoints: [\"" +
+                     cluster_address +
+                     "\"]}\n"
+                     "routes:\n"
+                     "  - name: api\n"
+                     "    match: {path: {prefix: \"";
+  yaml.append(prefix);
+  yaml.append("\"}}\n    cluster: backend\n");
+  return yaml;
+}
+
+}  // namespace
+
+TEST_CASE("gantryd --check: a valid file passes, a broken one names file, line and field") {
+  temp_dir dir{"check"};
+  auto good = dir.write("good.yaml", config_for("127.0.0.1:9", "/"));
+  auto ok = run_gantryd({"--check", good.string()});
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("valid") != std::string::npos);
+
+  auto bad = dir.write("bad.yaml",
+                       "clusters:\n"
+                       "  - {name: backend, endpoints: [\"127.0.0.1:9\"]}\n"
+                       "routes:\n"
+                       "  - name: api\n"
+                       "    cluster: nowhere\n"
+                       "    timeoutt: 5s\n");
+  auto broken = run_gantryd({"--check", bad.string()});
+  CHECK(broken.code == 1);
+  INFO(broken.err);
+  CHECK(broken.err.find(bad.string() + ":5:") != std::string::npos);  // the dangling cluster
+  CHECK(broken.err.find(bad.string() + ":6:") != std::string::npos);  // the unknown field
+  CHECK(broken.err.find("routes[0]") != std::string::npos);
+}
+
+TEST_CASE("gantryd --config: reloads on SIGHUP and on file change; a bad file changes nothing") {
+  stub_upstream up{stub::echo()};
+  temp_dir dir{"reload"};
+  auto file = dir.write("gantry.yaml", config_for(up.address(), "/v1"));
+  gantryd_process d{{"--config", file.string()}};
+
+  CHECK(get(d.port(), "/v1/x").status() == 200);
+  CHECK(get(d.port(), "/v2/x").status() == 404);
+
+  // A new route, picked up by polling the file.
+  dir.write("gantry.yaml", config_for(up.address(), "/v2"));
+  CHECK(eventually([&] { return get(d.port(), "/v2/x").status() == 200; }, after(10s)));
+  CHECK(get(d.port(), "/v1/x").status() == 404);
+  CHECK(d.process().wait_for_line("gantryd: reloaded", after(5s)));
+
+  // A broken file: the running configuration stays, and stderr says why.
+  dir.write("gantry.yaml", "routes: [{name: api, cluster: ghost}]\n");
+  CHECK(eventually([&] { return d.process().stderr_text().find("failed") != std::string::npos; },
+                   after(10s)));
+  CHECK(d.process().stderr_text().find("ghost") != std::string::npos);
+  CHECK(get(d.port(), "/v2/x").status() == 200);
+
+  // SIGHUP reloads at once (the poll would too, a second later).
+  dir.write("gantry.yaml", config_for(up.address(), "/v3"));
+  d.process().send_signal(SIGHUP);
+  CHECK(eventually([&] { return get(d.port(), "/v3/x").status() == 200; }, after(10s)));
+}
+
+TEST_CASE("gantryd: reloads under load fail no request") {
+  nginx_server upstream;
+  temp_dir dir{"reload-load"};
+  auto file = dir.write("gantry.yaml", config_for(upstream.address(), "/"));
+  gantryd_process d{{"--config", file.string()}};
+
+  child_process wrk{spawn_options{
+      .argv = {"/usr/bin/wrk", "-t1", "-c16", "-d4s",
+               "http://127.0.0.1:" + std::to_string(d.port()) + "/health"}}};
+  // Twenty reloads while wrk runs, alternating between two equivalent route sets.
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(150ms);
+    dir.write("gantry.yaml", config_for(upstream.address(), i % 2 == 0 ? "/health" : "/"));
+    d.process().send_signal(SIGHUP);
+  }
+  auto status = wrk.wait(after(20s));
+  wrk.wait_for_output_end(after(2s));
+  std::string report = wrk.stdout_text();
+  INFO(report);
+  REQUIRE(status);
+  CHECK(status->ok());
+  std::smatch m;
+  REQUIRE(std::regex_search(report, m, std::regex{R"((\d+) requests in)"}));
+  CHECK(std::stoul(m[1]) > 1000);
+  CHECK(report.find("Non-2xx") == std::string::npos);
+  CHECK(report.find("Socket errors") == std::string::npos);
+  auto out = d.process().stdout_text();
+  std::size_t reloads = 0;
+  for (auto at = out.find("gantryd: reloaded"); at != std::string::npos;
+       at = out.find("gantryd: reloaded", at + 1))
+    ++reloads;
+  CHECK(reloads >= 10);  // SIGHUPs that arrive together may fold into one
+}
+
+TEST_CASE("gantryd demo: routing, canary, mock, redirect, request ids, admin health") {
+  gantryd_process d{{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, true};
+
+  auto r = get(d.port(), "/users/7");
+  CHECK(r.status() == 200);
+  CHECK(r.header("X-Request-Id").size() == 32);
+  CHECK(r.header("X-Served-By") == "gantry (test)");
+  const std::string version = r.header("X-Demo-Version");
+  CHECK((version == "v1" || version == "v2"));
+
+  // One session cookie, one version, every time.
+  for (int i = 0; i < 5; ++i) {
+    auto again = fetch(d.port(), make_request("GET", "/users/7", {"Cookie: session=abc"}));
+    auto first = fetch(d.port(), make_request("GET", "/users/8", {"Cookie: session=abc"}));
+    CHECK(again.header("X-Demo-Version") == first.header("X-Demo-Version"));
+  }
+
+  auto mock = get(d.port(), "/mock/order");
+  CHECK(mock.status() == 200);
+  CHECK(nlohmann::json::parse(mock.body)["order"] == 42);
+  CHECK(get(d.port(), "/old-hello").status() == 301);
+
+  CHECK(get(d.admin_port(), "/healthz").body == "ok\n");
+}
