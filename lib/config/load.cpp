@@ -1,6 +1,7 @@
 #include "gantry/config/load.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -655,6 +656,48 @@ class loader {
   std::vector<reference> policy_refs_;
 };
 
+// Records where each document of a stream starts; builds nothing.
+class document_starts final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Reports a second document in `text`, or a character the parser is stuck on. yaml-cpp's LoadAll
+// never returns on some inputs (a lone ","): the parser keeps finding empty documents at the same
+// place without consuming anything. So documents are counted here, three at most, and two that
+// start at the same place mean it is stuck.
+void check_single_document(const std::string& text, detail::load_context& context) {
+  std::istringstream in{text};
+  YAML::Parser parser{in};
+  document_starts starts;
+  for (int i = 0; i < 3 && parser.HandleNextDocument(starts); ++i) {
+  }
+  const std::vector<YAML::Mark>& marks = starts.marks;
+  for (std::size_t i = 1; i < marks.size(); ++i) {
+    if (marks[i].pos != marks[i - 1].pos) continue;
+    const auto at = static_cast<std::size_t>(std::max(marks[i].pos, 0));
+    context.report(marks[i].line, marks[i].column, "",
+                   fmt::format("unexpected {}", quote(std::string_view{text}.substr(at, 1))));
+    return;
+  }
+  if (marks.size() >= 2)
+    context.report(marks[1].line, marks[1].column, "",
+                   "a configuration is one YAML document; this is a second one");
+}
+
 document load(std::string_view text, std::string name, const load_options& options,
               std::filesystem::path base) {
   auto context = std::make_shared<detail::load_context>();
@@ -662,13 +705,9 @@ document load(std::string_view text, std::string name, const load_options& optio
   context->budget = 100 * std::uint64_t{text.size()} + 100'000;
   document doc;
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string{text});
-    if (documents.size() > 1) {
-      const YAML::Mark mark = documents[1].Mark();
-      context->report(mark.line, mark.column, "",
-                      "a configuration is one YAML document; this is a second one");
-    }
-    const YAML::Node root = documents.empty() ? YAML::Node{} : documents.front();
+    const std::string input{text};
+    const YAML::Node root = YAML::Load(input);
+    check_single_document(input, *context);
     loader{options, std::move(base)}.run(node_access::root(context, root), doc);
   } catch (const YAML::Exception& e) {
     context->report(e.mark.line, e.mark.column, "", e.msg);

@@ -104,8 +104,11 @@ TEST_CASE("config load: YAML syntax errors are located") {
   CHECK(problems("workers: 2\n\tlisten: []\n") ==
         "t.yaml:2:1: illegal tab when looking for indentation");
   CHECK(problems("a: *nowhere\n") == "t.yaml:1:4: the referenced anchor is not defined");
-  CHECK(problems("workers: 2\n---\nworkers: 3\n") ==
-        "t.yaml:3:1: a configuration is one YAML document; this is a second one");
+  CHECK(problems("clusters: []\n---\nworkers: 3\n") ==
+        "t.yaml:2:1: a configuration is one YAML document; this is a second one");
+  // yaml-cpp's own multi-document loop never ends on these.
+  CHECK(problems(",") == "t.yaml:1:1: unexpected ','");
+  CHECK(problems("routes: []\n...\n,\n") == "t.yaml:3:1: unexpected ','");
 }
 
 TEST_CASE("config load: unknown fields, with a suggestion when one is close") {
