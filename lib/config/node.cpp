@@ -68,6 +68,29 @@ std::string range_text(std::int64_t min, std::int64_t max) {
   return fmt::format("from {} to {}", min, max);
 }
 
+// Calls `f(name, key, value)` once per field of the map in `s`, in document order,
+// reporting keys that are not strings and names given twice (whose later values are skipped).
+template <class F>
+void for_each_field(const node_state& s, F&& f) {
+  std::map<std::string_view, int> first_line;
+  for (const YAML::detail::iterator_value& entry : s.yaml) {
+    const YAML::Node& key = entry.first;
+    if (!key.IsScalar()) {
+      report_at(s, key.Mark(), s.path,
+                fmt::format("a field name must be a string, got {}", describe(key)));
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    auto [first, inserted] = first_line.emplace(name, key.Mark().line + 1);
+    if (!inserted) {
+      report_at(s, key.Mark(), child_path(s.path, name),
+                fmt::format("given twice (first on line {})", first->second));
+      continue;
+    }
+    f(name, key, entry.second);
+  }
+}
+
 }  // namespace
 
 namespace detail {
@@ -173,30 +196,16 @@ bool node::expect_map(std::initializer_list<std::string_view> known) const {
   }
   s.context->spend(s.yaml.size());
   const std::span<const std::string_view> fields{known.begin(), known.size()};
-  std::map<std::string_view, int> first_line;
-  for (const YAML::detail::iterator_value& entry : s.yaml) {
-    const YAML::Node& key = entry.first;
-    if (!key.IsScalar()) {
-      report_at(s, key.Mark(), s.path,
-                fmt::format("a field name must be a string, got {}", describe(key)));
-      continue;
-    }
-    const std::string& name = key.Scalar();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string hint = detail::suggestion(name, fields);
-      if (hint.empty())
-        hint = fields.empty()
-                   ? std::string{"; there are no fields here"}
-                   : fmt::format("; the fields here are {}", detail::join_choices(fields, "and"));
-      report_at(s, key.Mark(), child_path(s.path, name),
-                fmt::format("unknown field {}{}", quote(name), hint));
-      continue;
-    }
-    auto [first, inserted] = first_line.emplace(name, key.Mark().line + 1);
-    if (!inserted)
-      report_at(s, key.Mark(), child_path(s.path, name),
-                fmt::format("given twice (first on line {})", first->second));
-  }
+  for_each_field(s, [&](const std::string& name, const YAML::Node& key, const YAML::Node&) {
+    if (std::find(known.begin(), known.end(), name) != known.end()) return;
+    std::string hint = detail::suggestion(name, fields);
+    if (hint.empty())
+      hint = fields.empty()
+                 ? std::string{"; there are no fields here"}
+                 : fmt::format("; the fields here are {}", detail::join_choices(fields, "and"));
+    report_at(s, key.Mark(), child_path(s.path, name),
+              fmt::format("unknown field {}{}", quote(name), hint));
+  });
   return true;
 }
 
@@ -226,24 +235,9 @@ std::vector<std::pair<std::string, node>> node::entries() const {
     fail(fmt::format("expected a map, got {}", describe(s.yaml)));
     return out;
   }
-  std::map<std::string_view, int> first_line;
-  for (const YAML::detail::iterator_value& entry : s.yaml) {
-    const YAML::Node& key = entry.first;
-    if (!key.IsScalar()) {
-      report_at(s, key.Mark(), s.path,
-                fmt::format("a key must be a string, got {}", describe(key)));
-      continue;
-    }
-    const std::string& name = key.Scalar();
-    std::string path = child_path(s.path, name);
-    auto [first, inserted] = first_line.emplace(name, key.Mark().line + 1);
-    if (!inserted) {
-      report_at(s, key.Mark(), std::move(path),
-                fmt::format("given twice (first on line {})", first->second));
-      continue;
-    }
-    out.emplace_back(name, node_access::child(*this, std::move(path), &key, entry.second));
-  }
+  for_each_field(s, [&](const std::string& name, const YAML::Node& key, const YAML::Node& value) {
+    out.emplace_back(name, node_access::child(*this, child_path(s.path, name), &key, value));
+  });
   return out;
 }
 
