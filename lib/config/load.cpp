@@ -436,7 +436,7 @@ class loader {
 
   static void read_present(const node& n) {
     if (n.as_bool() == false)
-      n.fail("only 'present: true' is a condition; leave the field out to accept any request");
+      n.fail("only 'present: true' is a condition; to accept any request, leave the condition out");
   }
 
   void read_cluster_name(const node& n, std::string& out) {
@@ -447,17 +447,22 @@ class loader {
       cluster_refs_.push_back({out, n});
   }
 
-  static std::optional<http::status> read_status(const node& n, int min, int max,
+  // A status `valid` accepts; reports others with `rule`.
+  static std::optional<http::status> read_status(const node& n, bool (*valid)(std::int64_t),
                                                  std::string_view rule) {
     auto code = n.as_integer(100, 999);
     if (!code) return std::nullopt;
-    if (*code < min || *code > max ||
-        (min == 301 && (*code == 304 || *code == 305 || *code == 306))) {
+    if (!valid(*code)) {
       n.fail(fmt::format("bad status {}: {}", *code, rule));
       return std::nullopt;
     }
     return static_cast<http::status>(*code);
   }
+
+  static bool is_redirect(std::int64_t code) {
+    return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+  }
+  static bool is_final(std::int64_t code) { return code >= 200 && code <= 599; }
 
   void read_action(const node& n, route::route_action& action) {
     auto kind = n.one_of({"cluster", "split", "redirect", "direct"});
@@ -473,7 +478,8 @@ class loader {
       const node r = n["redirect"];
       route::redirect out;
       if (r.expect_map({"status", "location"})) {
-        if (auto s = read_status(r["status"], 301, 308, "a redirect is 301, 302, 303, 307 or 308"))
+        if (auto s =
+                read_status(r["status"], is_redirect, "a redirect is 301, 302, 303, 307 or 308"))
           out.status = *s;
         r.required("location").read(out.location);
       }
@@ -524,7 +530,7 @@ class loader {
   route::direct_response read_direct(const node& n) {
     route::direct_response out;
     if (!n.expect_map({"status", "headers", "body", "body_file"})) return out;
-    if (auto s = read_status(n["status"], 200, 599, "a direct response is 200 to 599"))
+    if (auto s = read_status(n["status"], is_final, "a direct response is 200 to 599"))
       out.status = *s;
     for (policy::header_value& f : detail::read_fields(n["headers"], true))
       out.headers.add(f.name, f.value);

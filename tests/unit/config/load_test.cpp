@@ -281,7 +281,7 @@ routes:
        "'exact' is given already\n"
        "t.yaml:6:58: routes[0].match.headers[1].name: required field is missing\n"
        "t.yaml:6:93: routes[0].match.headers[2].present: only 'present: true' is a condition; "
-       "leave the field out to accept any request\n"
+       "to accept any request, leave the condition out\n"
        "t.yaml:9:12: routes[1].split: the weights add up to 0: give at least one cluster a "
        "weight\n"
        "t.yaml:10:30: routes[1].sticky.cookie: give only one of header or cookie; 'header' is "
