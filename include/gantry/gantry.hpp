@@ -25,6 +25,7 @@
 #include "gantry/net/address.hpp"
 #include "gantry/net/listener.hpp"
 #include "gantry/net/reuse_port.hpp"
+#include "gantry/policy/access_log.hpp"
 #include "gantry/policy/body_chunk.hpp"
 #include "gantry/policy/chain.hpp"
 #include "gantry/policy/clock.hpp"
