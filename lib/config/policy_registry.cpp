@@ -5,8 +5,12 @@
 #include <stdexcept>
 
 #include "fields.hpp"
+#include "gantry/config/load.hpp"
+#include "gantry/policy/access_log.hpp"
 #include "gantry/policy/direct_response.hpp"
 #include "gantry/policy/headers.hpp"
+#include "gantry/policy/metrics.hpp"
+#include "gantry/policy/metrics_endpoint.hpp"
 #include "gantry/policy/request_id.hpp"
 
 namespace gantry::config {
@@ -72,6 +76,44 @@ policy::chain direct_response(const node& n, const policy_context& context) {
   return policy::chain{}.add(std::move(c));
 }
 
+policy::chain access_log(const node& n, const policy_context& context) {
+  policy::access_log_config c;
+  n.expect_map({"destination", "fields", "request_id_header", "flush_interval", "flush_bytes",
+                "max_buffered_bytes"});
+  if (n["destination"].read(c.destination) && c.destination != "stdout")
+    c.destination = context.resolve(c.destination);
+  n["fields"].read(c.fields);
+  n["request_id_header"].read(c.request_id_header);
+  n["flush_interval"].read(c.flush_interval);
+  if (auto size = n["flush_bytes"].as_byte_size()) c.flush_bytes = static_cast<std::size_t>(*size);
+  if (auto size = n["max_buffered_bytes"].as_byte_size())
+    c.max_buffered_bytes = static_cast<std::size_t>(*size);
+  return policy::chain{}.add(std::move(c));
+}
+
+// The registry the program shares between loads, or null (reported) when it gave none.
+std::shared_ptr<policy::metrics_registry> shared_registry(const node& n,
+                                                          const policy_context& context) {
+  n.expect_map({});
+  if (!context.options().metrics)
+    n.fail(
+        "needs a metrics registry: the program loading the configuration passes one in "
+        "load_options::metrics");
+  return context.options().metrics;
+}
+
+policy::chain metrics(const node& n, const policy_context& context) {
+  auto registry = shared_registry(n, context);
+  if (!registry) return {};
+  return policy::chain{}.add(policy::metrics_config{.registry = std::move(registry)});
+}
+
+policy::chain metrics_endpoint(const node& n, const policy_context& context) {
+  auto registry = shared_registry(n, context);
+  if (!registry) return {};
+  return policy::chain{}.add(policy::metrics_endpoint_config{.registry = std::move(registry)});
+}
+
 }  // namespace
 
 std::string policy_context::resolve(std::string_view file) const {
@@ -85,6 +127,9 @@ policy_registry policy_registry::builtin() {
   r.add("request-id", request_id);
   r.add("headers", headers);
   r.add("direct-response", direct_response);
+  r.add("access-log", access_log);
+  r.add("metrics", metrics);
+  r.add("metrics-endpoint", metrics_endpoint);
   return r;
 }
 

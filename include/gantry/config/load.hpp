@@ -89,11 +89,13 @@
 /// constructor finds. The input may be anything: the loader reports, it does not crash.
 
 #include <filesystem>
+#include <memory>
 #include <string_view>
 
 #include "gantry/config/document.hpp"
 #include "gantry/config/error.hpp"
 #include "gantry/config/policy_registry.hpp"
+#include "gantry/policy/metrics_registry.hpp"
 
 namespace gantry::config {
 
@@ -104,6 +106,10 @@ struct load_options {
   /// For `load_string`: the directory relative file names (`body_file`) are relative to;
   /// empty for the current directory. `load_file` uses the file's own directory.
   std::filesystem::path base_directory{};
+  /// The registry `metrics` policies count into and `metrics-endpoint` policies serve. The
+  /// program owns it and passes the same one to every load, so counters survive reloads;
+  /// without one, a configuration that uses either policy is refused.
+  std::shared_ptr<policy::metrics_registry> metrics{};
 };
 
 /// Reads and validates the YAML configuration in the file at `path`. Throws `config::error`

@@ -85,7 +85,10 @@ class policy_registry {
   /// - `request-id` (`policy::request_id_config`),
   /// - `headers` (`policy::headers_config`),
   /// - `direct-response` (`policy::direct_response_config`; `body_file` is relative to the
-  ///   configuration file).
+  ///   configuration file),
+  /// - `access-log` (`policy::access_log_config`; a `destination` file is relative to the
+  ///   configuration file),
+  /// - `metrics` and `metrics-endpoint` (no fields: they use `load_options::metrics`).
   /// Their configuration fields are named as in C++.
   static policy_registry builtin();
 

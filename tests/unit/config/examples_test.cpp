@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <set>
 #include <string>
 #include <variant>
@@ -12,14 +13,22 @@
 #include "config/config_test_paths.hpp"
 #include "gantry/config/load.hpp"
 #include "gantry/gateway/gateway.hpp"
+#include "gantry/policy/metrics_registry.hpp"
 
 namespace {
 
 const std::filesystem::path examples{GANTRY_EXAMPLES_CONFIG_DIR};
 
+// What a program that serves metrics passes to every load.
+gantry::config::load_options options() {
+  gantry::config::load_options o;
+  o.metrics = std::make_shared<gantry::policy::metrics_registry>();
+  return o;
+}
+
 gantry::config::document load(std::string_view name) {
   try {
-    return gantry::config::load_file(examples / name);
+    return gantry::config::load_file(examples / name, options());
   } catch (const gantry::config::error& e) {
     FAIL(e.what());
     throw;
@@ -35,7 +44,7 @@ TEST_CASE("config examples: every file in examples/config loads") {
     CAPTURE(entry.path().string());
     seen.insert(entry.path().filename().string());
     gantry::config::document doc;
-    REQUIRE_NOTHROW(doc = gantry::config::load_file(entry.path()));
+    REQUIRE_NOTHROW(doc = gantry::config::load_file(entry.path(), options()));
     // What the loader accepts, the gateway compiles into a snapshot.
     gantry::gateway gw{doc.options};
     CHECK_NOTHROW(gw.reload(doc.gateway));
@@ -68,8 +77,9 @@ TEST_CASE("config examples: canary split with a sticky cookie") {
 TEST_CASE("config examples: observability policies") {
   auto doc = load("observability.yaml");
   CHECK(doc.admin_listen == "127.0.0.1:9901");
-  CHECK(doc.gateway.listener_policies == std::vector<std::string>{"ids", "server-header"});
-  CHECK(doc.gateway.policies.size() == 2);
+  CHECK(doc.gateway.listener_policies ==
+        std::vector<std::string>{"ids", "access-log", "metrics", "server-header"});
+  CHECK(doc.gateway.policies.size() == 5);
   // The health check's body comes from health.json, next to the file.
   const auto& health = std::get<gantry::route::direct_response>(doc.gateway.routes[1].action);
   CHECK(health.body == "{\"status\":\"ok\"}\n");

@@ -332,7 +332,7 @@ routes: [{direct: {}, policies: [a, b, c]}]
        "t.yaml:4:22: policies[1].chain: a chain needs at least one policy\n"
        "t.yaml:4:34: policies[1].config: a chain's policies each have their own config\n"
        "t.yaml:5:30: policies[2].chain[0].type: unknown policy type 'nope'; the types are "
-       "direct-response, headers and request-id\n"
+       "access-log, direct-response, headers, metrics, metrics-endpoint and request-id\n"
        "t.yaml:5:37: policies[2].chain[1]: expected a map, got 'request-id'\n"
        "t.yaml:5:49: policies[2].chain[2].type: required field is missing\n"
        "t.yaml:6:12: policies[3].name: must not be empty");

@@ -2,11 +2,15 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 #include "config/config_test_support.hpp"
 #include "gantry/config/load.hpp"
+#include "gantry/policy/metrics_registry.hpp"
 #include "gantry/testing/exchange_builder.hpp"
 #include "gantry/testing/runner.hpp"
 
@@ -49,8 +53,9 @@ const gantry::policy::chain& chain_of(const gantry::config::document& doc, std::
 
 TEST_CASE("config policy_registry: the built-in types") {
   auto registry = gantry::config::policy_registry::builtin();
-  CHECK(registry.types() ==
-        std::vector<std::string_view>{"direct-response", "headers", "request-id"});
+  CHECK(registry.types() == std::vector<std::string_view>{"access-log", "direct-response",
+                                                          "headers", "metrics", "metrics-endpoint",
+                                                          "request-id"});
   CHECK(registry.find("request-id") != nullptr);
   CHECK(registry.find("nope") == nullptr);
   CHECK(gantry::config::policy_registry{}.types().empty());
@@ -159,7 +164,7 @@ policies:
   // Without the registration, the type is unknown.
   CHECK(problems("policies: [{name: k, type: require-header}]") ==
         "t.yaml:1:28: policies[0].type: unknown policy type 'require-header'; the types are "
-        "direct-response, headers and request-id");
+        "access-log, direct-response, headers, metrics, metrics-endpoint and request-id");
   CHECK(problems("policies: [{name: k, type: request_id}]") ==
         "t.yaml:1:28: policies[0].type: unknown policy type 'request_id' (did you mean "
         "'request-id'?)");
@@ -217,4 +222,85 @@ TEST_CASE("config policy_registry: policy_context resolves files against the bas
   CHECK(problems("policies: [{name: f, type: files}]\nroutes: [{direct: {}}]", options) == "");
   CHECK(resolved == "/etc/gantry/mocks/a.json");
   CHECK(base == "/etc/gantry");
+}
+
+TEST_CASE("config policy_registry: metrics count into the registry the program passes") {
+  gantry::config::load_options options;
+  options.metrics = std::make_shared<gantry::policy::metrics_registry>();
+  const std::string yaml = R"(
+policies:
+  - {name: metrics, type: metrics}
+  - {name: prometheus, type: metrics-endpoint}
+listener_policies: [metrics]
+routes:
+  - {name: metrics, match: {path: {exact: /metrics}}, direct: {}, policies: [prometheus]}
+)";
+  auto doc = load_string(yaml, "t.yaml", options);
+  auto ex = exchange_builder{}.build();
+  ex.get().route_name = "users";
+  gantry::testing::run(chain_of(doc, "metrics"), ex);
+  const std::string counted = options.metrics->render();
+  CHECK(counted.find("gantry_requests_total{route=\"users\"") != std::string::npos);
+
+  // The endpoint serves the same registry; a document loaded again (a reload) shares it.
+  auto reloaded = load_string(yaml, "t.yaml", options);
+  auto scrape = exchange_builder{}.build();
+  auto r = gantry::testing::run(chain_of(reloaded, "prometheus"), scrape);
+  CHECK(r.local);
+  CHECK(r.body == counted);
+
+  // Without a registry, both are refused where they are declared.
+  CHECK(problems(yaml) ==
+        "t.yaml:3:5: policies[0].config: needs a metrics registry: the program loading the "
+        "configuration passes one in load_options::metrics\n"
+        "t.yaml:4:5: policies[1].config: needs a metrics registry: the program loading the "
+        "configuration passes one in load_options::metrics");
+  CHECK(problems("policies: [{name: m, type: metrics, config: {shards: 4}}]", options) ==
+        "t.yaml:1:46: policies[0].config.shards: unknown field 'shards'; there are no fields "
+        "here");
+}
+
+TEST_CASE("config policy_registry: access-log writes to a file relative to the configuration") {
+  const auto dir = std::filesystem::temp_directory_path() / "gantry_config_access_log_test";
+  std::filesystem::create_directories(dir);
+  gantry::config::load_options options;
+  options.base_directory = dir;
+  {
+    auto doc = load_string(R"(
+policies:
+  - name: log
+    type: access-log
+    config: {destination: access.log, fields: [method, path, status], flush_interval: 5ms}
+routes: [{direct: {}}]
+)",
+                           "t.yaml", options);
+    auto ex = exchange_builder{}.target("/users/7").build();
+    gantry::testing::run(chain_of(doc, "log"), ex);
+  }  // the last copy of the policy writes what is left
+  std::ifstream in{dir / "access.log"};
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == R"({"method":"GET","path":"/users/7","status":200})");
+  std::filesystem::remove_all(dir);
+
+  CHECK(problems(R"(
+policies:
+  - name: log
+    type: access-log
+    config: {fields: [method, colour], flush_bytes: 0, flush_interval: 1 s}
+)",
+                 options) ==
+        "t.yaml:5:72: policies[0].config.flush_interval: bad duration '1 s': write whole numbers "
+        "with units ms, s, m or h, e.g. 250ms, 10s, 1m30s");
+  CHECK(problems(R"(
+policies:
+  - name: log
+    type: access-log
+    config: {fields: [method, colour], flush_bytes: 0}
+)",
+                 options) ==
+        "t.yaml:5:22: policies[0].config.fields: unknown field names 'colour' (known: time, "
+        "method, path, route, cluster, endpoint, status, bytes_in, bytes_out, duration_ms, "
+        "upstream_ms, request_id, consumer)\n"
+        "t.yaml:5:53: policies[0].config.flush_bytes: must be at least 1");
 }
