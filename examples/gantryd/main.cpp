@@ -22,6 +22,8 @@
 #include "gantry/config/load.hpp"
 #include "gantry/gateway/gateway.hpp"
 #include "gantry/net/address.hpp"
+#include "gantry/policy/metrics_endpoint.hpp"
+#include "gantry/policy/metrics_registry.hpp"
 
 namespace {
 
@@ -42,7 +44,7 @@ Usage:
 Options:
   --listen HOST:PORT           address to serve on (default 127.0.0.1:8080; port 0 picks one);
                                with --config, replaces the file's listen address
-  --admin HOST:PORT            admin listener (/healthz); with --config, replaces
+  --admin HOST:PORT            admin listener (/metrics, /healthz); with --config, replaces
                                the file's admin address
   --upstream LIST              comma-separated upstream servers
   --workers N                  worker threads (default: one per hardware thread)
@@ -196,10 +198,19 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
   return text;
 }
 
-// The admin listener's own small configuration: a health check.
-gantry::gateway_config admin_config() {
+// The admin listener's own small configuration: Prometheus metrics and a health check.
+gantry::gateway_config admin_config(std::shared_ptr<const gantry::policy::metrics_registry> r) {
   namespace route = gantry::route;
   gantry::gateway_config c;
+  gantry::policy::chain prometheus;
+  prometheus.add(gantry::policy::metrics_endpoint_config{.registry = std::move(r)});
+  c.policies.push_back({.name = "prometheus", .chain = std::move(prometheus)});
+  route::route metrics;
+  metrics.name = "metrics";
+  metrics.match.path = route::path_exact{"/metrics"};
+  metrics.policies = {"prometheus"};  // answers before the action is reached
+  metrics.action = route::direct_response{.status = gantry::http::status::not_found};
+  c.routes.push_back(std::move(metrics));
   route::route health;
   health.name = "healthz";
   health.match.path = route::path_exact{"/healthz"};
@@ -272,6 +283,12 @@ int main(int argc, char** argv) {
       } else {
         source.file = cmd.config_file;
       }
+      // Metrics are sharded per worker (the file says how many), and the registry outlives
+      // reloads, so counters carry on.
+      source.options.metrics = std::make_shared<gantry::policy::metrics_registry>(1);
+      unsigned workers = cmd.workers.value_or(source.load().options.workers);
+      if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+      source.options.metrics = std::make_shared<gantry::policy::metrics_registry>(workers);
       doc = source.load();
     }
     if (cmd.workers) doc.options.workers = *cmd.workers;
@@ -293,8 +310,11 @@ int main(int argc, char** argv) {
 
     std::optional<gantry::gateway> admin;
     if (doc.admin_listen) {
+      auto registry = source.options.metrics != nullptr
+                          ? source.options.metrics
+                          : std::make_shared<gantry::policy::metrics_registry>(1);
       admin.emplace(gantry::gateway_options{.workers = 1});
-      admin->configure(admin_config());
+      admin->configure(admin_config(registry));
       auto admin_bound = admin->listen(*doc.admin_listen);
       admin->start();
       fmt::print("gantryd admin on {}:{}\n", admin_bound.address().to_string(),

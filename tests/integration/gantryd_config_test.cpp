@@ -193,4 +193,7 @@ TEST_CASE("gantryd demo: routing, canary, mock, redirect, request ids, admin hea
   CHECK(get(d.port(), "/old-hello").status() == 301);
 
   CHECK(get(d.admin_port(), "/healthz").body == "ok\n");
+  auto metrics = get(d.admin_port(), "/metrics");
+  CHECK(metrics.status() == 200);
+  CHECK(metrics.header("Content-Type") == "text/plain; version=0.0.4");
 }
