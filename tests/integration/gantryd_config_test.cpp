@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -157,9 +156,11 @@ TEST_CASE("gantryd: reloads under load fail no request") {
   INFO(report);
   REQUIRE(status);
   CHECK(status->ok());
-  std::smatch m;
-  REQUIRE(std::regex_search(report, m, std::regex{R"((\d+) requests in)"}));
-  CHECK(std::stoul(m[1]) > 1000);
+  // "  12345 requests in 4.00s, ..."; no <regex>: GCC 12 warns inside it under ASan.
+  const auto in = report.find(" requests in");
+  REQUIRE(in != std::string::npos);
+  const auto start = report.find_last_not_of("0123456789", in - 1) + 1;
+  CHECK(std::stoul(report.substr(start, in - start)) > 1000);
   CHECK(report.find("Non-2xx") == std::string::npos);
   CHECK(report.find("Socket errors") == std::string::npos);
   auto out = d.process().stdout_text();
