@@ -18,11 +18,8 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <vector>
 
 #include "gantry/policy/access_log.hpp"
@@ -32,19 +29,8 @@
 #include "gantry/policy/request_id.hpp"
 #include "gantry/policy/static_chain.hpp"
 
-// Counts every heap allocation in this program, to check that a warm exchange makes none.
-// Not inlined: GCC would otherwise see free() of operator new's pointer and warn.
-namespace {
-std::atomic<std::size_t> allocations{0};
-}  // namespace
+#include "allocation_counter.hpp"
 
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc{};
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -125,9 +111,9 @@ void measure(benchmark::State& state, const Chain& c) {
   exchange ex;
   for (int i = 0; i < 1000; ++i) one_exchange(c, ex);  // warm: buffers grown, series made
 
-  const std::size_t allocations_before = allocations.load();
+  const std::size_t allocations_before = gantry::bench::allocation_count();
   for (auto _ : state) one_exchange(c, ex);
-  const std::size_t allocated = allocations.load() - allocations_before;
+  const std::size_t allocated = gantry::bench::allocation_count() - allocations_before;
 
   constexpr std::size_t batch = 16;
   std::vector<double> per_exchange;

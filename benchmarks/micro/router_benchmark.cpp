@@ -13,29 +13,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <new>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "gantry/route/route_table.hpp"
 
-// Counts every heap allocation in this program, to check that matching makes none.
-// Not inlined: GCC would otherwise see free() of operator new's pointer and warn.
-namespace {
-std::atomic<std::size_t> allocations{0};
-}  // namespace
+#include "allocation_counter.hpp"
 
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc{};
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -198,13 +184,13 @@ void router_match(benchmark::State& state) {
   captures params;
   std::size_t next = 0;
   std::size_t hits = 0;
-  const std::size_t allocations_before = allocations.load();
+  const std::size_t allocations_before = gantry::bench::allocation_count();
   for (auto _ : state) {
     const route* r = f.table.match(f.requests[next++ & mask], params);
     benchmark::DoNotOptimize(r);
     hits += r != nullptr;
   }
-  const std::size_t allocated = allocations.load() - allocations_before;
+  const std::size_t allocated = gantry::bench::allocation_count() - allocations_before;
 
   // Latency percentiles: time batches of 16 matches, so the clock's own cost is spread thin.
   constexpr std::size_t batch = 16;

@@ -18,21 +18,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using labels = std::map<std::string, std::string>;
-
-// Parses `text`, failing the test on any malformed line.
-prometheus_text::exposition parse_checked(const std::string& text) {
-  auto e = prometheus_text::parse(text);
-  for (const auto& error : e.errors) FAIL_CHECK(error);
-  return e;
-}
-
-double value_of(const prometheus_text::exposition& e, std::string_view name, const labels& l) {
-  auto v = e.value(name, l);
-  CAPTURE(name);
-  REQUIRE(v.has_value());
-  return *v;
-}
+using prometheus_text::labels;
+using prometheus_text::parse_checked;
+using prometheus_text::value_of;
 
 labels with(labels l, std::string name, std::string value) {
   l[std::move(name)] = std::move(value);

@@ -3,6 +3,8 @@
 // description, to read back what metrics_registry::render writes: it checks the syntax of
 // every line and returns the samples.
 
+#include <doctest/doctest.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -203,6 +205,23 @@ inline exposition parse(std::string_view text) {
     out.samples.push_back(std::move(s));
   }
   return out;
+}
+
+using labels = std::map<std::string, std::string>;
+
+/// `parse(text)`, failing the test on any malformed line.
+inline exposition parse_checked(const std::string& text) {
+  auto e = parse(text);
+  for (const auto& error : e.errors) FAIL_CHECK(error);
+  return e;
+}
+
+/// The value of the sample `name` with exactly labels `l`; the test stops when there is none.
+inline double value_of(const exposition& e, std::string_view name, const labels& l) {
+  auto v = e.value(name, l);
+  CAPTURE(name);
+  REQUIRE(v.has_value());
+  return *v;
 }
 
 }  // namespace prometheus_text
