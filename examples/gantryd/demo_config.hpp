@@ -9,7 +9,7 @@ namespace gantry::demo {
 
 inline constexpr std::string_view demo_config = R"yaml(
 listen: ["127.0.0.1:8080"]
-admin: {listen: "127.0.0.1:9901"}    # GET /healthz
+admin: {listen: "127.0.0.1:9901"}    # GET /metrics (Prometheus), GET /healthz
 
 clusters:
   - {name: demo-v1, endpoints: ["${V1}"]}
@@ -17,11 +17,15 @@ clusters:
 
 policies:
   - {name: request-id, type: request-id}
+  # One JSON line per exchange on stdout, and counters and latency histograms per route,
+  # cluster and status class, scraped from the admin listener.
+  - {name: access-log, type: access-log, config: {destination: stdout}}
+  - {name: metrics, type: metrics}
   - name: served-by
     type: headers
     config: {response: {set: {X-Served-By: "gantry ({header.Host})"}}}
 
-listener_policies: [request-id, served-by]
+listener_policies: [request-id, access-log, metrics, served-by]
 
 routes:
   # 90 % of clients see v1, 10 % the canary v2; the session cookie keeps each on one.

@@ -1,16 +1,20 @@
 // gantryd driven by YAML: --check, --config with reload on SIGHUP and on file change, reload
-// under load with no failed request, and the built-in demo with its admin listener.
+// under load with no failed request, and the built-in demo with its admin listener, access
+// log and metrics.
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common.hpp"
+#include "common/prometheus_text.hpp"
 #include "support/nginx.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -197,4 +201,102 @@ TEST_CASE("gantryd demo: routing, canary, mock, redirect, request ids, admin hea
   auto metrics = get(d.admin_port(), "/metrics");
   CHECK(metrics.status() == 200);
   CHECK(metrics.header("Content-Type") == "text/plain; version=0.0.4");
+}
+
+// What the demo's access log and /metrics must say about one exchange the test made.
+struct logged_exchange {
+  std::string route, cluster;  // cluster empty for local answers
+  int status = 0;
+};
+
+// The access-log lines (JSON objects) gantryd has written to stdout so far.
+std::vector<nlohmann::json> access_log_lines(child_process& p) {
+  std::vector<nlohmann::json> lines;
+  const std::string out = p.stdout_text();
+  for (std::size_t at = 0, end; at < out.size(); at = end + 1) {
+    end = out.find('\n', at);
+    if (end == std::string::npos) break;  // a line still being written
+    if (out[at] == '{') lines.push_back(nlohmann::json::parse(out.substr(at, end - at)));
+  }
+  return lines;
+}
+
+TEST_CASE("gantryd demo: every exchange is one access-log line and is counted in /metrics") {
+  gantryd_process d{{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, true};
+
+  std::map<std::string, logged_exchange> sent;  // by request id
+  auto send = [&](std::string_view target, std::vector<std::string> headers,
+                  logged_exchange expected) {
+    auto r = fetch(d.port(), make_request("GET", target, std::move(headers)));
+    if (expected.route == "users") expected.cluster = "demo-" + r.header("X-Demo-Version");
+    CHECK(r.status() == expected.status);
+    const std::string id = r.header("X-Request-Id");
+    REQUIRE(id.size() == 32);
+    sent.emplace(id, std::move(expected));
+  };
+  for (int i = 0; i < 12; ++i)
+    send(fmt::format("/users/{}", i), {fmt::format("Cookie: session=s{}", i)},
+         {.route = "users", .status = 200});
+  for (int i = 0; i < 3; ++i) send("/mock/order", {}, {.route = "mock", .status = 200});
+  for (int i = 0; i < 2; ++i) send("/old-hello", {}, {.route = "old-hello", .status = 301});
+  for (int i = 0; i < 4; ++i) send("/hello", {}, {.route = "api", .cluster = "demo-v1", .status = 200});
+  for (int i = 0; i < 2; ++i) send("/no-such-thing", {}, {.route = "api", .cluster = "demo-v1", .status = 404});
+  REQUIRE(sent.size() == 23);
+
+  // The log is written off the response path: wait for it.
+  std::vector<nlohmann::json> lines;
+  eventually([&] {
+    lines = access_log_lines(d.process());
+    return lines.size() >= sent.size();
+  }, after(10s), 20ms);
+  REQUIRE(lines.size() == sent.size());
+  std::map<std::string, int> seen;
+  for (const nlohmann::json& line : lines) {
+    CAPTURE(line.dump());
+    const std::string id = line.at("request_id");
+    REQUIRE(sent.contains(id));
+    const logged_exchange& want = sent.at(id);
+    ++seen[id];
+    CHECK(line.at("method") == "GET");
+    CHECK(line.at("route") == want.route);
+    if (want.cluster.empty()) {
+      CHECK(line.at("cluster").is_null());
+      CHECK(line.at("upstream_ms").is_null());
+    } else {
+      CHECK(line.at("cluster") == want.cluster);
+      CHECK(line.at("upstream_ms").get<double>() >= 0);
+    }
+    CHECK(line.at("status") == want.status);
+    CHECK(line.at("bytes_out").get<std::uint64_t>() > 0);
+    CHECK(line.at("duration_ms").get<double>() >= 0);
+    CHECK(line.at("time").get<std::string>().ends_with("Z"));
+  }
+  CHECK(seen.size() == sent.size());  // each exchange once
+
+  // Counts per route, cluster and status class, as /metrics must show them.
+  std::map<prometheus_text::labels, double> want_requests, want_durations;
+  for (const auto& [id, e] : sent) {
+    const std::string status_class = fmt::format("{}xx", e.status / 100);
+    ++want_requests[{{"route", e.route}, {"cluster", e.cluster}, {"status_class", status_class}}];
+    ++want_durations[{{"route", e.route}, {"cluster", e.cluster}}];
+  }
+  // Metrics are counted in the log phase, after the response: scrape until all are in.
+  auto total_requests = [](const prometheus_text::exposition& e) {
+    double total = 0;
+    for (const auto& s : e.named("gantry_requests_total")) total += s.value;
+    return total;
+  };
+  prometheus_text::exposition metrics;
+  eventually([&] {
+    auto scrape = get(d.admin_port(), "/metrics");
+    REQUIRE(scrape.status() == 200);
+    metrics = prometheus_text::parse_checked(scrape.body);
+    return total_requests(metrics) >= static_cast<double>(sent.size());
+  }, after(10s), 20ms);
+  for (const auto& [labels, count] : want_requests)
+    CHECK(prometheus_text::value_of(metrics, "gantry_requests_total", labels) == count);
+  CHECK(total_requests(metrics) == static_cast<double>(sent.size()));  // nothing twice
+  for (const auto& [labels, count] : want_durations)
+    CHECK(prometheus_text::value_of(metrics, "gantry_request_duration_seconds_count", labels) ==
+          count);
 }

@@ -5,11 +5,11 @@
 #include <memory>
 #include <stdexcept>
 
+#include "common/prometheus_text.hpp"
 #include "gantry/policy/chain.hpp"
 #include "gantry/policy/metrics.hpp"
 #include "gantry/testing/exchange_builder.hpp"
 #include "gantry/testing/runner.hpp"
-#include "prometheus_text.hpp"
 
 using gantry::http::status;
 using gantry::policy::metrics_config;

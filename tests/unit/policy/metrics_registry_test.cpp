@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "prometheus_text.hpp"
+#include "common/prometheus_text.hpp"
 
 using gantry::policy::metrics_registry;
 using gantry::policy::metrics_sample;

@@ -7,13 +7,13 @@
 #include <string>
 
 #include "clock_steps.hpp"
+#include "common/prometheus_text.hpp"
 #include "gantry/policy/chain.hpp"
 #include "gantry/policy/direct_response.hpp"
 #include "gantry/policy/static_chain.hpp"
 #include "gantry/testing/exchange_builder.hpp"
 #include "gantry/testing/fake_clock.hpp"
 #include "gantry/testing/runner.hpp"
-#include "prometheus_text.hpp"
 
 using gantry::http::status;
 using gantry::policy::metrics;
