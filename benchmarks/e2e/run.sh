@@ -3,8 +3,10 @@
 #
 # One nginx instance is the upstream ("Hello, World!", 13 bytes, keep-alive).
 # Three proxies sit in front of it, each with one worker and pooled upstream
-# connections. wrk drives the upstream directly (the ceiling) and each proxy
-# in turn, and the script prints req/s, p50 and p99 plus gantryd's ratios.
+# connections; gantryd runs twice, as the bare proxy and from a YAML config
+# with six built-in policies on every exchange (gantryd+6p). wrk drives the
+# upstream directly (the ceiling) and each proxy in turn, and the script
+# prints req/s, p50 and p99 plus gantryd's ratios.
 #
 # Usage: benchmarks/e2e/run.sh          (no arguments; options are env vars)
 #   DURATION=10s      wrk duration per measured target
@@ -364,13 +366,14 @@ EOF
   wait_listening "haproxy" "$pid" "$port" "$dir/haproxy.log"
 }
 
-start_gantryd() {
-  local dir=$TMP/gantryd port=$1 uport=$2
+# Starts gantryd on port $2 with the further arguments given; $1 names its log directory.
+launch_gantryd() {
+  local dir=$TMP/$1 port=$2
+  shift 2
   mkdir -p "$dir"
   pin_to "$TASKSET_SERVER"
   # shellcheck disable=SC2086  # GANTRYD_ARGS is a list of flags on purpose
-  "${PIN[@]}" "$GANTRYD" --listen "$HOST:$port" \
-    --upstream "$HOST:$uport" --workers 1 --quiet $GANTRYD_ARGS \
+  "${PIN[@]}" "$GANTRYD" --listen "$HOST:$port" --workers 1 --quiet "$@" $GANTRYD_ARGS \
     >"$dir/stdout.log" 2>"$dir/stderr.log" &
   local pid=$!
   PIDS+=("$pid")
@@ -379,15 +382,43 @@ start_gantryd() {
   until grep -q "gantryd listening on $HOST:$port" "$dir/stdout.log" 2>/dev/null; do
     if ! kill -0 "$pid" 2>/dev/null; then
       show_log "$dir/stdout.log" "$dir/stderr.log"
-      die "gantryd exited during startup"
+      die "gantryd ($1) exited during startup"
     fi
     if (( SECONDS >= deadline )); then
       show_log "$dir/stdout.log" "$dir/stderr.log"
-      die "gantryd did not print 'gantryd listening on $HOST:$port' within ${STARTUP_TIMEOUT}s"
+      die "gantryd ($1) did not print 'gantryd listening on $HOST:$port' within ${STARTUP_TIMEOUT}s"
     fi
     sleep 0.1
   done
-  wait_listening "gantryd" "$pid" "$port" "$dir/stdout.log" "$dir/stderr.log"
+  wait_listening "$1" "$pid" "$port" "$dir/stdout.log" "$dir/stderr.log"
+}
+
+# The bare proxy: no routes, no policies.
+start_gantryd() {
+  launch_gantryd gantryd "$1" --upstream "$HOST:$2"
+}
+
+# gantryd from a YAML config with six built-in policies on every exchange: request-id, a
+# request header set, a response header set, a response header removal, a JSON access log
+# (to a file, written off the response path) and metrics.
+start_gantryd_policies() {
+  local dir=$TMP/gantryd-policies port=$1 uport=$2
+  mkdir -p "$dir"
+  cat >"$dir/gantry.yaml" <<YAML
+listen: ["$HOST:$port"]
+clusters: [{name: upstream, endpoints: ["$HOST:$uport"]}]
+policies:
+  - {name: ids, type: request-id}
+  - {name: tag-request, type: headers, config: {request: {set: {X-Gateway: gantry}}}}
+  - {name: tag-response, type: headers, config: {response: {set: {X-Served-By: gantry}}}}
+  - {name: strip, type: headers, config: {response: {remove: [X-Powered-By]}}}
+  - {name: log, type: access-log, config: {destination: "$dir/access.log"}}
+  - {name: metrics, type: metrics}
+listener_policies: [ids, tag-request, tag-response, strip, log, metrics]
+routes:
+  - {name: all, match: {path: {prefix: /}}, cluster: upstream}
+YAML
+  launch_gantryd gantryd-policies "$port" --config "$dir/gantry.yaml"
 }
 
 # ---------------------------------------------------------------- wrk
@@ -487,6 +518,11 @@ main() {
     start_gantryd "$port" "$uport"
     check_target "gantryd" "$port"
     names+=(gantryd); ports+=("$port")
+    port=$(free_port)
+    log "gantryd with six policies on $HOST:$port"
+    start_gantryd_policies "$port" "$uport"
+    check_target "gantryd-policies" "$port"
+    names+=(gantryd+6p); ports+=("$port")
   else
     log "SKIPPING gantryd: '$GANTRYD' not found or not executable (build it, or set GANTRYD=path)"
   fi
@@ -527,15 +563,15 @@ main() {
   echo "busy:    ${busy}% CPU before start (other load on the machine)"
   echo "pinning: server=${TASKSET_SERVER:-none} upstream=${TASKSET_UPSTREAM:-none} client=${TASKSET_CLIENT:-none}"
   echo
-  printf '| %-8s | %10s | %9s | %9s | %6s | %6s |\n' \
+  printf '| %-10s | %10s | %9s | %9s | %6s | %6s |\n' \
     target "req/s" "p50 ms" "p99 ms" errors "other"
   printf '|%s|%s|%s|%s|%s|%s|\n' \
-    ---------- -----------: ----------: ----------: -------: -------:
+    ------------ -----------: ----------: ----------: -------: -------:
   local shown
   for n in "${names[@]}"; do
     shown=${other[$n]}
     [[ "$shown" == "-" ]] || shown="$shown%"
-    printf '| %-8s | %10.0f | %9.3f | %9.3f | %6d | %6s |\n' \
+    printf '| %-10s | %10.0f | %9.3f | %9.3f | %6d | %6s |\n' \
       "$n" "${rps[$n]}" "${p50[$n]}" "${p99[$n]}" "${errs[$n]}" "$shown"
   done
   echo "other = CPU used by anything but this benchmark (other processes, VM steal)"
@@ -549,6 +585,8 @@ main() {
         -v name="$peer" 'BEGIN {
           printf "gantryd/%-7s req/s ratio %.2f   p99 ratio %.2f\n", name, g / o, gp / op }'
     done
+    awk -v p="${rps[gantryd+6p]}" -v g="${rps[gantryd]}" 'BEGIN {
+      printf "gantryd+6p/gantryd req/s ratio %.2f (six policies vs the bare proxy)\n", p / g }'
   else
     echo "gantryd/nginx, gantryd/haproxy: n/a (gantryd skipped)"
   fi
