@@ -5,11 +5,12 @@
 #   tests/fuzz/run.sh request_parser 60
 #   tests/fuzz/run.sh chunked 300 -jobs=2 -workers=2
 #
-# TARGET is request_parser, response_parser, chunked or headers. The build directory is
-# build-fuzz in the source tree unless GANTRY_FUZZ_BUILD names another. New inputs go to
-# $BUILD/fuzz-corpus/TARGET (the checked-in seeds in tests/fuzz/corpus/TARGET are read, not
-# written); a crashing input is saved as $BUILD/fuzz-artifacts/TARGET-crash-<hash>. Replay
-# one with `$BUILD/tests/fuzz/TARGET_fuzzer FILE`; once fixed, add it to the seeds.
+# TARGET is request_parser, response_parser, chunked, headers or path_normalization. The
+# build directory is build-fuzz in the source tree unless GANTRY_FUZZ_BUILD names another.
+# New inputs go to $BUILD/fuzz-corpus/TARGET (the checked-in seeds in
+# tests/fuzz/corpus/TARGET are read, not written); a crashing input is saved as
+# $BUILD/fuzz-artifacts/TARGET-crash-<hash>. Replay one with
+# `$BUILD/tests/fuzz/TARGET_fuzzer FILE`; once fixed, add it to the seeds.
 set -eu
 
 if [ $# -lt 2 ]; then
