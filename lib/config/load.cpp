@@ -176,6 +176,20 @@ class loader {
     if (auto size = n["max_body_size"].as_byte_size()) out.max_body_size = *size;
   }
 
+  static void read_paths(const node& n, http::path_normalization& out) {
+    if (!n.expect_map({"merge_slashes", "encoded_slashes"})) return;
+    n["merge_slashes"].read(out.merge_slashes);
+    const node slashes = n["encoded_slashes"];
+    if (auto text = slashes.as_string()) {
+      if (*text == "reject")
+        out.slashes = http::encoded_slashes::reject;
+      else if (*text == "keep")
+        out.slashes = http::encoded_slashes::keep;
+      else
+        slashes.fail(fmt::format("unknown value {}: give reject or keep", quote(*text)));
+    }
+  }
+
   static void read_options(const node& root, gateway_options& out) {
     if (auto workers = root["workers"].as_integer(0, 1024))
       out.workers = static_cast<unsigned>(*workers);
@@ -185,13 +199,15 @@ class loader {
 
     const node client = root["client"];
     if (client.expect_map({"request_head_timeout", "body_timeout", "keepalive_timeout",
-                           "max_connections", "max_requests_per_connection", "request_limits"})) {
+                           "max_connections", "max_requests_per_connection", "request_limits",
+                           "paths"})) {
       read_positive(client["request_head_timeout"], out.client.request_head_timeout);
       read_positive(client["body_timeout"], out.client.body_timeout);
       read_positive(client["keepalive_timeout"], out.client.keepalive_timeout);
       read_at_least_one(client["max_connections"], out.client.max_connections);
       client["max_requests_per_connection"].read(out.client.max_requests_per_connection);
       read_limits(client["request_limits"], out.client.request_limits);
+      read_paths(client["paths"], out.client.paths);
     }
 
     const node upstream = root["upstream"];

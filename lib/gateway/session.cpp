@@ -16,6 +16,7 @@
 #include "gantry/http/error.hpp"
 #include "gantry/http/forwarding.hpp"
 #include "gantry/http/hop_by_hop.hpp"
+#include "gantry/http/path_normalization.hpp"
 #include "gantry/http/serializer.hpp"
 #include "gantry/policy/body_chunk.hpp"
 #include "gantry/policy/chain.hpp"
@@ -165,6 +166,11 @@ asio::awaitable<session::after> session::exchange() {
   // One Host, always in HTTP/1.1 (RFC 9112 3.2): two would let routing and upstream disagree.
   if (auto hosts = req.fields.count("Host");
       hosts > 1 || (hosts == 0 && req.version == http::http_1_1)) {
+    co_await respond_plain(http::status::bad_request);
+    co_return after::close;
+  }
+  // Routes and their policies see one spelling of each path, and so does the upstream.
+  if (http::normalize_path(req.target, client_options.paths) != http::path_error::none) {
     co_await respond_plain(http::status::bad_request);
     co_return after::close;
   }

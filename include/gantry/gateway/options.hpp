@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "gantry/http/parser.hpp"
+#include "gantry/http/path_normalization.hpp"
 #include "gantry/upstream/pool.hpp"
 
 namespace gantry {
@@ -27,6 +28,9 @@ struct client_options {
   std::uint32_t max_requests_per_connection = 10'000;
   /// Request line, header and body limits (414, 431, 413).
   http::parser_limits request_limits{};
+  /// How request paths are normalised before routing; the normalised path is also what is
+  /// forwarded. A path that cannot be normalised is refused with 400.
+  http::path_normalization paths{};
 };
 
 /// Timeouts and pooling on the upstream side.

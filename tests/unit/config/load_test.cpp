@@ -52,6 +52,7 @@ client:
     max_header_section: 32KiB
     max_field_count: 50
     max_body_size: 10MB
+  paths: {merge_slashes: false, encoded_slashes: keep}
 upstream:
   connect_timeout: 250ms
   response_timeout: 1h
@@ -83,6 +84,8 @@ clusters:
   CHECK(o.client.request_limits.max_header_section == 32 * 1024);
   CHECK(o.client.request_limits.max_field_count == 50);
   CHECK(o.client.request_limits.max_body_size == 10'000'000);
+  CHECK(!o.client.paths.merge_slashes);
+  CHECK(o.client.paths.slashes == gantry::http::encoded_slashes::keep);
   CHECK(o.upstream.connect_timeout == 250ms);
   CHECK(o.upstream.response_timeout == 1h);
   CHECK(o.upstream.response_limits.max_header_section == 128 * 1024);
@@ -205,6 +208,13 @@ TEST_CASE("config load: bad values") {
     CHECK(problems("upstream: {connect_timeout: -1s}\n") ==
           "t.yaml:1:29: upstream.connect_timeout: bad duration '-1s': write whole numbers with "
           "units ms, s, m or h, e.g. 250ms, 10s, 1m30s");
+  }
+  SUBCASE("path normalisation") {
+    CHECK(problems("client: {paths: {encoded_slashes: decode}}\n") ==
+          "t.yaml:1:35: client.paths.encoded_slashes: unknown value 'decode': give reject or "
+          "keep");
+    CHECK(problems("client: {paths: {merge_slashes: 2}}\n") ==
+          "t.yaml:1:33: client.paths.merge_slashes: expected true or false, got '2'");
   }
   SUBCASE("numbers and sizes") {
     CHECK(problems("workers: 5000\n") == "t.yaml:1:10: workers: must be from 0 to 1024, got 5000");
