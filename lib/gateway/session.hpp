@@ -90,11 +90,14 @@ class session {
   void apply_rewrites();
 
   asio::awaitable<std::error_code> read_client();
+  // Waits for the first bytes of the next request holding no buffer meanwhile.
+  asio::awaitable<std::error_code> await_first_bytes();
   asio::awaitable<std::error_code> read_upstream();
   asio::awaitable<std::error_code> write_client(std::string_view bytes, std::string_view more = {});
   asio::awaitable<std::error_code> write_upstream(std::string_view bytes,
                                                   std::string_view more = {});
   void release_upstream(bool reusable) noexcept;
+  void ensure_client_buffer();
   void ensure_buffers();
   void return_buffers() noexcept;
 
