@@ -32,8 +32,9 @@ constexpr std::string_view usage = R"(gantryd - the Gantry API gateway
 Usage:
   gantryd                      run the built-in demo: the gateway on 127.0.0.1:8080 in
                                front of two in-process versions of a demo API, with
-                               routing, a canary split, a mock and request ids
-                               (admin on 127.0.0.1:9901/healthz); try:
+                               routing, a canary split, a mock, request ids and an
+                               access log on stdout (admin on 127.0.0.1:9901: /metrics,
+                               /healthz); try:
                                curl -i localhost:8080/users/7
   gantryd --config FILE        serve what the YAML file FILE says (see docs/configuration.md);
                                reloaded on SIGHUP and when the file changes
