@@ -187,8 +187,11 @@ TEST_CASE("faults: 10 000 idle client connections are held, cost little, and let
       static_cast<double>(held.rss - before.rss) / static_cast<double>(idle_count);
   MESSAGE(idle_count, " idle connections: gantryd RSS ", mib(before.rss), " -> ", mib(held.rss),
           " MiB, ", per_connection / 1024, " KiB each");
-  // Idle connections hold no buffers of their own (they are taken when bytes arrive).
+  // Idle connections hold no buffers of their own (they are taken when bytes arrive). The
+  // address sanitizer's redzones and quarantine make every allocation bigger: no bound there.
+#if !defined(__SANITIZE_ADDRESS__)
   CHECK(per_connection < 8 * 1024);
+#endif
 
   // A client among them is served as usual.
   auto r = get(proxy.port(), "/among-idle");
