@@ -17,6 +17,7 @@
 #include "gantry/http/forwarding.hpp"
 #include "gantry/http/hop_by_hop.hpp"
 #include "gantry/http/serializer.hpp"
+#include "gantry/http/target.hpp"
 #include "gantry/policy/body_chunk.hpp"
 #include "gantry/policy/chain.hpp"
 #include "gantry/route/path_rewrite.hpp"
@@ -165,6 +166,14 @@ asio::awaitable<session::after> session::exchange() {
   // One Host, always in HTTP/1.1 (RFC 9112 3.2): two would let routing and upstream disagree.
   if (auto hosts = req.fields.count("Host");
       hosts > 1 || (hosts == 0 && req.version == http::http_1_1)) {
+    co_await respond_plain(http::status::bad_request);
+    co_return after::close;
+  }
+  // A Host that is no host and port, or a target neither origin- nor absolute-form, would let
+  // routing and the upstream read the request differently. An absolute-form target goes on
+  // in origin-form, its authority as Host (RFC 9112 3.2.2).
+  const auto host = req.fields.get("Host");
+  if ((host && !http::is_valid_host(*host)) || !http::to_origin_form(req)) {
     co_await respond_plain(http::status::bad_request);
     co_return after::close;
   }
