@@ -21,6 +21,7 @@
 #include "gantry/http/response.hpp"
 #include "gantry/http/serializer.hpp"
 #include "gantry/http/status.hpp"
+#include "gantry/http/target.hpp"
 #include "gantry/http/version.hpp"
 #include "gantry/net/address.hpp"
 #include "gantry/net/listener.hpp"

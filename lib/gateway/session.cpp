@@ -18,8 +18,10 @@
 #include "gantry/http/hop_by_hop.hpp"
 #include "gantry/http/path_normalization.hpp"
 #include "gantry/http/serializer.hpp"
+#include "gantry/http/target.hpp"
 #include "gantry/policy/body_chunk.hpp"
 #include "gantry/policy/chain.hpp"
+#include "gantry/policy/header_value.hpp"
 #include "gantry/route/path_rewrite.hpp"
 #include "gantry/route/request_view.hpp"
 #include "gantry/route/weighted_split.hpp"
@@ -65,6 +67,34 @@ void report_policy_failure(std::exception_ptr e) noexcept {
   } catch (...) {
     std::fputs("gantry: an exchange failed with an unknown exception\n", stderr);
   }
+}
+
+// Policies edit heads freely; what reaches the wire must still be a head. A name that is no
+// token, or a CR, LF or NUL in a value, the target or a reason phrase, would end a field or
+// the head early (header injection, response splitting).
+bool is_writable(http::field f) noexcept {
+  return policy::is_field_name(f.name) && policy::is_safe_field_value(f.value);
+}
+
+bool is_writable(const http::request& req) noexcept {
+  if (req.target.empty()) return false;
+  for (char c : req.target)
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+      return false;
+  return std::all_of(req.fields.begin(), req.fields.end(),
+                     [](http::field f) { return is_writable(f); });
+}
+
+// A response goes out whatever a policy did to it: without the fields that cannot be
+// written, and with the standard reason phrase if its own cannot be.
+void drop_unwritable(http::response& res) noexcept {
+  for (auto it = res.fields.begin(); it != res.fields.end();) {
+    if (is_writable(*it))
+      ++it;
+    else
+      it = res.fields.erase(it);
+  }
+  if (!policy::is_safe_field_value(res.reason)) res.reason.clear();
 }
 
 http::status status_of(const http::parser& parser) noexcept {
@@ -168,8 +198,13 @@ asio::awaitable<session::after> session::exchange() {
     co_await respond_plain(http::status::bad_request);
     co_return after::close;
   }
-  // Routes and their policies see one spelling of each path, and so does the upstream.
-  if (http::normalize_path(req.target, client_options.paths) != http::path_error::none) {
+  // A Host that is no host and port, or a target neither origin- nor absolute-form, would let
+  // routing and the upstream read the request differently. An absolute-form target goes on
+  // in origin-form, its authority as Host (RFC 9112 3.2.2).
+  const auto host = req.fields.get("Host");
+  if ((host && !http::is_valid_host(*host)) || !http::to_origin_form(req) ||
+      // Routes and their policies see one spelling of each path, and so does the upstream.
+      http::normalize_path(req.target, client_options.paths) != http::path_error::none) {
     co_await respond_plain(http::status::bad_request);
     co_return after::close;
   }
@@ -266,6 +301,12 @@ asio::awaitable<session::after> session::run_exchange(bool close_after, bool exp
     policy::verdict v = o.value();
     if (!o.ready()) v = co_await std::move(o).awaitable();
     if (v == policy::verdict::respond) co_return co_await send_local(close_if_local);
+    if (chain.has_phase(policy::phase::request_head) && !is_writable(exchange_.request)) {
+      std::fputs("gantry: a policy left CR, LF or NUL, or a bad name, in a request head\n", stderr);
+      exchange_.respond(http::status::internal_server_error, "500 Internal Server Error\n",
+                        "text/plain; charset=utf-8");
+      co_return co_await send_local(close_if_local);
+    }
   }
 
   const route::route* r = entry_->route;
@@ -325,6 +366,7 @@ asio::awaitable<session::after> session::send_local(bool close_after) {
     // A body phase that answered replaced the response; its body is final.
     if (v == policy::verdict::respond) piece.data = exchange_.local_body();
   }
+  drop_unwritable(exchange_.response);
   if (response_started_) co_return after::close;  // too late to answer: just close
   if (!close_after) {
     // The request was answered before its end was parsed; without a body the end is
@@ -616,6 +658,7 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
       release_upstream(false);
       co_return co_await send_local(true);
     }
+    drop_unwritable(exchange_.response);
   }
 
   // The body, streamed as it arrives.

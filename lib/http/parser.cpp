@@ -83,8 +83,22 @@ struct parser::impl {
   // it are still to be checked.
   std::uint64_t chunk_remaining = 0;
   std::uint8_t crlf_pending = 0;
-  // The last byte consumed outside body data was a CR: a line end may be split across inputs.
+  // The last byte consumed outside body data was a CR, or an LF: a line end, or an obs-fold,
+  // may be split across inputs.
   bool after_cr = false;
+  bool after_lf = false;
+  // Where a request's start line stands, for the scan that refuses a second SP in a row:
+  // not begun (empty lines may come first), begun (the last byte seen was SP or not), done.
+  enum class start_line : std::uint8_t { before, in, in_after_sp, done };
+  start_line line = start_line::before;
+  // Where the chunked framing (the bytes around chunk data) stands: in a chunk-size line
+  // (`chunk_line_bytes` of it seen, `chunk_size_nonzero` once a digit other than 0 came),
+  // in the CRLF after chunk data, or past the last chunk.
+  enum class chunk_framing : std::uint8_t { size_line, data_end, trailers };
+  chunk_framing chunk_state = chunk_framing::size_line;
+  std::size_t chunk_line_bytes = 0;
+  bool chunk_size_nonzero = false;
+  bool chunk_size_done = false;
   // The version as written ("1.1"): llhttp itself rejects any version but 0.9, 1.0, 1.1 and
   // 2.0 as malformed, where a well-formed but other version deserves 505.
   char version_text[3]{};
@@ -130,6 +144,10 @@ struct parser::impl {
     self.chunk_remaining = 0;
     self.crlf_pending = 0;
     self.version_length = 0;
+    self.chunk_state = chunk_framing::size_line;
+    self.chunk_line_bytes = 0;
+    self.chunk_size_nonzero = false;
+    self.chunk_size_done = false;
     return 0;
   }
 
@@ -304,6 +322,7 @@ struct parser::impl {
     self.keep_alive = llhttp_should_keep_alive(p) != 0;
     self.closed = !self.keep_alive && p->upgrade == 0;
     self.in_message = false;
+    self.line = start_line::before;
     self.pending = parse_event::message_end;
     return HPE_PAUSED;
   }
@@ -334,22 +353,70 @@ struct parser::impl {
   // so, but a peer that does not would see the message differently (issue 4 refuses bare LF
   // line ends). In a head, the scan stops at the first empty line after other bytes: the end
   // of the head at the latest.
-  std::size_t first_bare_lf(const char* data, std::size_t size, bool head) const noexcept {
+  //
+  // In a request head, two more things count as well: the whitespace that starts an
+  // obs-fold line, and a second SP in a row in the request line. llhttp unfolds obs-fold and
+  // reads "GET  /a  HTTP/1.1" as "GET /a HTTP/1.1", as RFC 9112 5.2 and 3 let a server do,
+  // but issue 4 refuses both: a peer that takes the folded line for a field of its own reads
+  // another head, and one that splits the request line at each SP reads another target.
+  // (In a head, every byte scanned is consumed unless the head is refused, so the start-line
+  // state can move on here.)
+  std::size_t first_bare_lf(const char* data, std::size_t size, bool head) noexcept {
+    const bool request_head = head && mode == parser_mode::request;
     bool cr = after_cr;
+    bool lf = after_lf;
     bool text = false;
     int line_ends = 0;
     for (std::size_t i = 0; i < size; ++i) {
       char c = data[i];
+      if (request_head && line != start_line::done) {
+        if (c == '\n' && line != start_line::before) {
+          line = start_line::done;
+        } else if (c == ' ') {
+          if (line == start_line::in_after_sp) return i;
+          line = start_line::in_after_sp;
+        } else if (c != '\r' && c != '\n') {
+          line = start_line::in;
+        }
+      }
       if (c == '\n') {
         if (!cr) return i;
         if (head && text && ++line_ends == 2) break;
       } else if (c != '\r') {
+        if (request_head && lf && (c == ' ' || c == '\t')) return i;
         text = true;
         line_ends = 0;
       }
       cr = c == '\r';
+      lf = c == '\n';
     }
     return size;
+  }
+
+  // Follows the chunked framing bytes at the start of `data` (the chunk lines, the CRLF after
+  // each chunk's data, the last chunk and the trailers); false when a chunk-size line with its
+  // extensions runs past `limits.max_chunk_line`. llhttp skips extensions unbounded, which
+  // would let a client send without end and without ever making body progress.
+  bool follow_chunk_framing(const char* data, std::size_t size) noexcept {
+    for (std::size_t i = 0; i < size && chunk_state != chunk_framing::trailers; ++i) {
+      char c = data[i];
+      if (chunk_state == chunk_framing::data_end) {
+        if (c == '\n') chunk_state = chunk_framing::size_line;
+        continue;
+      }
+      if (++chunk_line_bytes > limits.max_chunk_line) return false;
+      if (c == '\n') {
+        chunk_state = chunk_size_nonzero ? chunk_framing::data_end : chunk_framing::trailers;
+        chunk_line_bytes = 0;
+        chunk_size_nonzero = false;
+        chunk_size_done = false;
+      } else if (!chunk_size_done) {
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!hex) chunk_size_done = true;
+        if (hex && c != '0') chunk_size_nonzero = true;
+      }
+    }
+    return true;
   }
 
   result fail_now(errc e) noexcept {
@@ -443,11 +510,14 @@ parser::result parser::parse(std::string_view input) {
     std::size_t framing =
         r.event == parse_event::body ? static_cast<std::size_t>(s.body.data() - data) : r.consumed;
     if (s.first_bare_lf(data, framing, false) < framing) return s.fail_now(errc::bad_message);
+    if (!s.follow_chunk_framing(data, framing)) return s.fail_now(errc::bad_message);
   }
   if (r.event == parse_event::body) {
     s.after_cr = false;
+    s.after_lf = false;
   } else if (r.consumed > 0) {
     s.after_cr = data[r.consumed - 1] == '\r';
+    s.after_lf = data[r.consumed - 1] == '\n';
   }
   return r;
 }

@@ -14,11 +14,34 @@
 
 #include "flat_index.hpp"
 #include "gantry/core/ascii.hpp"
+#include "gantry/http/target.hpp"
 #include "pattern.hpp"
 
 namespace gantry::route {
 
 using detail::npos;
+
+namespace {
+
+// Text a route puts on the wire as it is may not end a field, or the request line, early.
+bool has_cr_lf_or_nul(std::string_view text) noexcept {
+  return text.find_first_of(std::string_view{"\r\n\0", 3}) != std::string_view::npos;
+}
+
+bool is_target_text(std::string_view text) noexcept {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
+  });
+}
+
+bool is_token(std::string_view name) noexcept {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    return alnum || std::string_view{"!#$%&'*+-.^_`|~"}.find(c) != std::string_view::npos;
+  });
+}
+
+}  // namespace
 
 namespace detail {
 
@@ -540,6 +563,7 @@ class table_compiler {
     }
 
     analyze_action(i);
+    check_wire_text(i);
 
     if (r.rewrite) {
       if (auto* strip = std::get_if<strip_prefix>(&*r.rewrite)) {
@@ -653,6 +677,27 @@ class table_compiler {
       const auto code = static_cast<unsigned>(std::get<direct_response>(r.action).status);
       if (code < 200 || code > 599) fail(i, "direct response status {} is not in 200..599", code);
     }
+  }
+
+  // What a route writes as it is (Host, a redirect's Location, a direct response's fields, a
+  // rewritten target) cannot carry CR, LF or NUL into a head.
+  void check_wire_text(std::size_t i) {
+    const route& r = c_->routes[i];
+    if (!r.host_rewrite.empty() && !http::is_valid_host(r.host_rewrite))
+      fail(i, "host_rewrite \"{}\" is not a host with an optional port", r.host_rewrite);
+    if (const auto* to = std::get_if<redirect>(&r.action); to && has_cr_lf_or_nul(to->location))
+      fail(i, "redirect location holds CR, LF or NUL");
+    if (const auto* direct = std::get_if<direct_response>(&r.action)) {
+      for (http::field f : direct->headers) {
+        if (!is_token(f.name))
+          fail(i, "direct response field \"{}\" is not a field name (an RFC 9110 token)", f.name);
+        else if (has_cr_lf_or_nul(f.value))
+          fail(i, "direct response field {} holds CR, LF or NUL", f.name);
+      }
+    }
+    if (const auto* rewrite = r.rewrite ? std::get_if<template_rewrite>(&*r.rewrite) : nullptr;
+        rewrite && !is_target_text(rewrite->pattern))
+      fail(i, "rewrite template holds whitespace, control or non-ASCII bytes");
   }
 
   // Conflicts and shadowed routes, among routes with the same host and path pattern.

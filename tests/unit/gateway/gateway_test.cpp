@@ -21,6 +21,7 @@
 #include "gantry/http/parser.hpp"
 #include "gantry/http/serializer.hpp"
 #include "gantry/net/listener.hpp"
+#include "gantry/policy/chain.hpp"
 
 using namespace std::chrono_literals;
 using gantry::core::use_tuple;
@@ -265,4 +266,82 @@ TEST_CASE("regression: a host-mode gateway destroyed with a client connection op
   io.reset();
   client.close();
   // Reaching this line (with no sanitizer report) is the test.
+}
+
+namespace {
+
+// A custom policy that writes what no head may carry, as a careless one could: a value with
+// CR LF in the request or the response, a name that is no token, a reason phrase with CR LF.
+struct injecting_policy {
+  bool in_request = true;
+
+  gantry::policy::verdict on_request_head(gantry::policy::exchange& ex) const {
+    if (in_request) ex.request.fields.add("X-Injected", "a\r\nX-Admin: 1");
+    return gantry::policy::verdict::continue_;
+  }
+  gantry::policy::verdict on_response_head(gantry::policy::exchange& ex) const {
+    ex.response.fields.add("X-Split", "a\r\n\r\n<html>");
+    ex.response.fields.add("Bad Name", "x");
+    ex.response.fields.add("X-Nul", std::string_view{"a\0b", 3});
+    ex.response.fields.add("X-Kept", "fine");
+    ex.response.reason = "OK\r\nX-Reason: injected";
+    return gantry::policy::verdict::continue_;
+  }
+};
+
+// One request with Connection: close; everything the gateway sent back, up to its close.
+std::string exchange_raw(asio::ip::tcp::endpoint gateway, std::string_view request) {
+  asio::io_context io;
+  asio::ip::tcp::socket socket{io};
+  socket.connect(gateway);
+  asio::write(socket, asio::buffer(request));
+  std::string received;
+  char buffer[4096];
+  std::error_code ec;
+  while (!ec) received.append(buffer, socket.read_some(asio::buffer(buffer), ec));
+  return received;
+}
+
+}  // namespace
+
+TEST_CASE("what a policy writes into a head cannot inject fields") {
+  asio::io_context upstream_io;
+  counting_upstream upstream{upstream_io};
+  std::thread upstream_thread{[&] { upstream_io.run_for(20s); }};
+
+  bool in_request = true;
+  SUBCASE("in the request: 500, nothing goes upstream") { in_request = true; }
+  SUBCASE("in the response: the fields that cannot be written are dropped") { in_request = false; }
+  CAPTURE(in_request);
+  gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+  gw.cluster("backend", {upstream.address()});
+  gw.policy("inject", gantry::policy::chain{}.add(injecting_policy{in_request}));
+  gw.use("inject");
+  auto bound = gw.listen("127.0.0.1:0");
+  gw.start();
+  const std::string received =
+      exchange_raw(bound, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  gw.stop();
+  gw.wait();
+  asio::post(upstream_io, [&] {
+    upstream.acceptor.close();
+    upstream_io.stop();
+  });
+  upstream_thread.join();
+
+  INFO("received: ", received);
+  CHECK(received.find("X-Admin") == std::string::npos);
+  CHECK(received.find("<html>") == std::string::npos);
+  CHECK(received.find("X-Reason") == std::string::npos);
+  CHECK(received.find("Bad Name") == std::string::npos);
+  CHECK(received.find("X-Nul") == std::string::npos);
+  if (in_request) {
+    CHECK(received.starts_with("HTTP/1.1 500 "));
+    CHECK(upstream.requests == 0);
+  } else {
+    CHECK(received.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(received.find("\r\nX-Kept: fine\r\n") != std::string::npos);
+    CHECK(received.ends_with("\r\n\r\nok"));
+    CHECK(upstream.requests == 1);
+  }
 }

@@ -256,6 +256,47 @@ TEST_CASE("parser: chunk data must be followed by CRLF") {
   }
 }
 
+TEST_CASE("parser: a chunk-size line with its extensions is bounded") {
+  // llhttp skips extensions without a bound: a client could send forever with no body
+  // progress. The line, size and CRLF included, may be `max_chunk_line` bytes.
+  parser_limits limits;
+  limits.max_chunk_line = 32;
+  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  auto line = [](std::size_t length) {  // "5;" + padding + CRLF, `length` bytes in all
+    return "5;" + std::string(length - 4, 'x') + "\r\n";
+  };
+  SUBCASE("at the limit, in every chunk, then the trailers have their own budget") {
+    transcript t = check_every_split(head + line(32) + "hello\r\n" + line(32) + "world\r\n0;" +
+                                         std::string(28, 'z') +
+                                         "\r\nTrailer: " + std::string(60, 't') + "\r\n\r\n",
+                                     with_limits(limits));
+    CHECK(t.error == std::error_code{});
+    REQUIRE(t.messages.size() == 1);
+    CHECK(t.messages[0].body == "helloworld");
+  }
+  SUBCASE("one past it, in the first or a later chunk, or in the last chunk") {
+    for (const std::string& body :
+         {line(33) + "hello\r\n0\r\n\r\n", "5\r\nhello\r\n" + line(33) + "world\r\n0\r\n\r\n",
+          "5\r\nhello\r\n0;" + std::string(29, 'z') + "\r\n\r\n"}) {
+      CAPTURE(body);
+      transcript t = check_every_split(head + body, with_limits(limits));
+      CHECK(t.error == errc::bad_message);
+    }
+  }
+  SUBCASE("empty extensions count too") {
+    transcript t = check_every_split(head + "5" + std::string(40, ';') + "\r\nhello\r\n0\r\n\r\n",
+                                     with_limits(limits));
+    CHECK(t.error == errc::bad_message);
+  }
+  SUBCASE("the default allows 4 KiB") {
+    CHECK(parser_limits{}.max_chunk_line == 4096);
+    std::string input = head + line(4096) + "hello\r\n0\r\n\r\n";
+    CHECK(parse_all(input).error == std::error_code{});
+    input = head + line(4097) + "hello\r\n0\r\n\r\n";
+    CHECK(parse_all(input).error == errc::bad_message);
+  }
+}
+
 TEST_CASE("parser: close-delimited response bodies end at finish()") {
   drive_options o = responses();
   o.finish = true;
@@ -909,6 +950,9 @@ TEST_CASE("parser: malformed messages are bad_message (400)") {
       "G@T / HTTP/1.1\r\n\r\n",
       "get / HTTP/1.1\r\n\r\n",
       "GET /a b HTTP/1.1\r\n\r\n",
+      "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET /  HTTP/1.1\r\nHost: a\r\n\r\n",
+      "\r\nGET  / HTTP/1.1\r\nHost: a\r\n\r\n",
       "GET /a\tb HTTP/1.1\r\n\r\n",
       "GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n",
       "GET /\x7f HTTP/1.1\r\n\r\n",
@@ -1069,10 +1113,33 @@ TEST_CASE("parser: field values") {
     REQUIRE(t.messages.size() == 1);
     CHECK(t.messages[0].fields == field_list{{"Name", "caf\xc3\xa9"}});
   }
-  SUBCASE("obs-fold is unfolded: the line break goes, the whitespace stays") {
-    transcript t = check_every_split("GET / HTTP/1.1\r\nFolded: one\r\n  two\r\nNext: 3\r\n\r\n");
+  SUBCASE("obs-fold in a response is unfolded: the line break goes, the whitespace stays") {
+    transcript t = check_every_split(
+        "HTTP/1.1 200 OK\r\nFolded: one\r\n  two\r\nNext: 3\r\nContent-Length: 0\r\n\r\n",
+        responses());
     REQUIRE(t.messages.size() == 1);
-    CHECK(t.messages[0].fields == field_list{{"Folded", "one  two"}, {"Next", "3"}});
+    CHECK(t.messages[0].fields ==
+          field_list{{"Folded", "one  two"}, {"Next", "3"}, {"Content-Length", "0"}});
+  }
+  SUBCASE("obs-fold in a request is bad_message (RFC 9112 5.2 lets a server refuse it)") {
+    // A peer that takes the folded line for a field of its own reads another head: here a
+    // Transfer-Encoding, beside the Content-Length.
+    for (std::string_view input : {
+             "GET / HTTP/1.1\r\nFolded: one\r\n  two\r\n\r\n",
+             "GET / HTTP/1.1\r\nFolded: one\r\n\ttwo\r\n\r\n",
+             "GET / HTTP/1.1\r\nFolded: one\r\n \r\n\r\n",
+             "POST / HTTP/1.1\r\nX: 1\r\n Transfer-Encoding: chunked\r\nContent-Length: 5\r\n"
+             "\r\n0\r\n\r\n",
+         })
+      check_rejected(input, errc::bad_message);
+  }
+  SUBCASE("a line break and whitespace that start a body are no obs-fold") {
+    transcript t = check_every_split(
+        "POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n\r\n x"
+        "GET / HTTP/1.1\r\nA: b\r\n\r\n");
+    CHECK(t.error == std::error_code{});
+    REQUIRE(t.messages.size() == 2);
+    CHECK(t.messages[0].body == "\r\n x");
   }
   SUBCASE("the API view of the fields") {
     parser p{parser_mode::request};

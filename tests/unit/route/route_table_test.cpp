@@ -585,6 +585,53 @@ TEST_CASE("route table: malformed routes are rejected, naming the route and the 
   }
 }
 
+TEST_CASE("route table: what a route writes as it is cannot inject into a head") {
+  auto with = [](std::string name, auto&& edit) {
+    route r = named(std::move(name), path_template{"/u/{id}"});
+    edit(r);
+    return r;
+  };
+  auto direct_with = [](std::string_view field, std::string_view value) {
+    direct_response d;
+    d.headers.add(field, value);
+    return d;
+  };
+  const std::pair<route, std::string_view> cases[] = {
+      {with("hr1", [](route& r) { r.host_rewrite = "a.example\r\nX-Admin: 1"; }),
+       "host_rewrite \"a.example"},
+      {with("hr2", [](route& r) { r.host_rewrite = "user@a.example"; }), "is not a host"},
+      {with("rd", [](route& r) { r.action = redirect{.location = "/v2/{id}\r\nSet-Cookie: a=b"}; }),
+       "redirect location holds CR, LF or NUL"},
+      {with("dn", [&](route& r) { r.action = direct_with("Bad Name", "x"); }),
+       "direct response field \"Bad Name\" is not a field name"},
+      {with("dv", [&](route& r) { r.action = direct_with("X-Split", "a\r\n\r\n<html>"); }),
+       "direct response field X-Split holds CR, LF or NUL"},
+      {with("dz",
+            [&](route& r) {
+              r.action = direct_with("X-Nul", std::string_view{"a\0b", 3});
+            }),
+       "direct response field X-Nul holds CR, LF or NUL"},
+      {with("rw1", [](route& r) { r.rewrite = template_rewrite{"/v2/{id} HTTP/1.1\r\nX: y"}; }),
+       "rewrite template holds whitespace"},
+      {with("rw2", [](route& r) { r.rewrite = template_rewrite{"/caf\xc3\xa9/{id}"}; }),
+       "rewrite template holds whitespace, control or non-ASCII bytes"},
+  };
+  for (const auto& [r, expected] : cases) {
+    CAPTURE(r.name);
+    std::string error = build_error({named("fine", path_exact{"/fine"}), r});
+    CAPTURE(error);
+    CHECK(error.find("route '" + r.name + "'") != std::string::npos);
+    CHECK(error.find(expected) != std::string::npos);
+  }
+  SUBCASE("what is well-formed builds") {
+    CHECK(build_error({with("ok", [&](route& r) {
+            r.host_rewrite = "users.internal:8080";
+            r.rewrite = template_rewrite{"/v2/users/{id}?x=1"};
+            r.action = direct_with("X-Ok", "tab\tand obs-text \xff are fine");
+          })}) == "");
+  }
+}
+
 TEST_CASE("route table: the builder completes strip_prefix{} from the route's prefix") {
   route r = named("api", path_prefix{"/api/"});
   r.rewrite = strip_prefix{};
