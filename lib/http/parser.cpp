@@ -11,16 +11,6 @@
 namespace gantry::http {
 namespace {
 
-bool is_token(std::string_view s) noexcept {
-  if (s.empty()) return false;
-  for (char c : s) {
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum && std::string_view{"!#$%&'*+-.^_`|~"}.find(c) == std::string_view::npos)
-      return false;
-  }
-  return true;
-}
-
 // One or more transfer-coding = token *( OWS ";" OWS token "=" token ) (RFC 9112 7; quoted
 // parameter values, which no coding in use has, are refused). llhttp looks only for a final
 // "chunked" and lets anything else through, "gzip, \xff" included, and takes an empty field
@@ -31,15 +21,15 @@ bool valid_transfer_codings(std::string_view list) noexcept {
   core::for_each_list_element(list, [&](std::string_view coding) {
     ++codings;
     auto semicolon = coding.find(';');
-    valid = is_token(core::trim_ows(coding.substr(0, semicolon)));
+    valid = core::is_token(core::trim_ows(coding.substr(0, semicolon)));
     while (valid && semicolon != std::string_view::npos) {
       coding.remove_prefix(semicolon + 1);
       semicolon = coding.find(';');
       auto parameter = coding.substr(0, semicolon);
       auto equals = parameter.find('=');
       valid = equals != std::string_view::npos &&
-              is_token(core::trim_ows(parameter.substr(0, equals))) &&
-              is_token(core::trim_ows(parameter.substr(equals + 1)));
+              core::is_token(core::trim_ows(parameter.substr(0, equals))) &&
+              core::is_token(core::trim_ows(parameter.substr(equals + 1)));
     }
     return valid;
   });

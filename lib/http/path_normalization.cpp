@@ -2,22 +2,12 @@
 
 #include <cstddef>
 
+#include "gantry/core/ascii.hpp"
+
 namespace gantry::http {
 namespace {
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 char upper_hex(char c) noexcept { return c >= 'a' && c <= 'f' ? static_cast<char>(c - 32) : c; }
-
-bool is_unreserved(unsigned char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
-}
 
 }  // namespace
 
@@ -42,12 +32,12 @@ path_error normalize_path(std::string& target, const path_normalization& options
         continue;
       }
       if (end - r < 3) return path_error::bad_percent_encoding;
-      const int hi = hex_value(t[r + 1]), lo = hex_value(t[r + 2]);
+      const int hi = core::hex_value(t[r + 1]), lo = core::hex_value(t[r + 2]);
       if (hi < 0 || lo < 0) return path_error::bad_percent_encoding;
       const auto byte = static_cast<unsigned char>(hi * 16 + lo);
       if ((byte == '/' || byte == '\\') && options.slashes == encoded_slashes::reject)
         return path_error::encoded_slash;
-      if (is_unreserved(byte)) {
+      if (core::is_unreserved(static_cast<char>(byte))) {
         t[w++] = static_cast<char>(byte);
       } else {
         t[w++] = '%';

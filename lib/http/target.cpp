@@ -5,9 +5,7 @@
 namespace gantry::http {
 namespace {
 
-constexpr bool is_hex(char c) noexcept {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+constexpr bool is_hex(char c) noexcept { return core::hex_value(c) >= 0; }
 
 constexpr bool is_digits(std::string_view s) noexcept {
   for (char c : s)
@@ -19,9 +17,9 @@ constexpr bool is_digits(std::string_view s) noexcept {
 // is one too.
 constexpr bool is_reg_name(std::string_view s) noexcept {
   for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (alnum || std::string_view{"-._~!$&'()*+,;="}.find(c) != std::string_view::npos) continue;
+    const char c = s[i];
+    if (core::is_unreserved(c) || std::string_view{"!$&'()*+,;="}.find(c) != std::string_view::npos)
+      continue;
     if (c == '%' && i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2])) {
       i += 2;
       continue;

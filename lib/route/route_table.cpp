@@ -34,13 +34,6 @@ bool is_target_text(std::string_view text) noexcept {
   });
 }
 
-bool is_token(std::string_view name) noexcept {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    return alnum || std::string_view{"!#$%&'*+-.^_`|~"}.find(c) != std::string_view::npos;
-  });
-}
-
 }  // namespace
 
 namespace detail {
@@ -689,7 +682,7 @@ class table_compiler {
       fail(i, "redirect location holds CR, LF or NUL");
     if (const auto* direct = std::get_if<direct_response>(&r.action)) {
       for (http::field f : direct->headers) {
-        if (!is_token(f.name))
+        if (!core::is_token(f.name))
           fail(i, "direct response field \"{}\" is not a field name (an RFC 9110 token)", f.name);
         else if (has_cr_lf_or_nul(f.value))
           fail(i, "direct response field {} holds CR, LF or NUL", f.name);
