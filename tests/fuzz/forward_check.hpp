@@ -1,16 +1,17 @@
 #pragma once
 /// @file
 /// The forwarding invariant of issue 4: a head the parser accepted, rewritten the way the
-/// gateway rewrites it before forwarding (hop-by-hop fields removed, framing rebuilt from
-/// what the parser found), serializes to bytes that a fresh strict parser reads back as the
-/// same message, and never carries both Content-Length and Transfer-Encoding.
+/// gateway rewrites it before forwarding (target in origin-form and its path normalised,
+/// hop-by-hop fields removed, framing rebuilt from what the parser found), serializes to
+/// bytes that a fresh strict parser reads back as the same message, with a path already
+/// normal, and never carries both Content-Length and Transfer-Encoding.
 ///
-/// The rewrites mirror `session::prepare_upstream_head` and `session::prepare_client_head`
-/// (lib/gateway/session.cpp) for an HTTP/1.1 client; keep them in step. One difference: the
-/// codings forwarded with a chunked body are those of every Transfer-Encoding field, joined
-/// (RFC 9110 5.3), where the session took the first field's only: with
-/// "Transfer-Encoding: gzip" and "Transfer-Encoding: chunked" it forwarded a chunked body
-/// labelled "gzip", which the next hop reads as not chunked.
+/// The rewrites mirror `session::exchange`, `session::prepare_upstream_head` and
+/// `session::prepare_client_head` (lib/gateway/session.cpp) for an HTTP/1.1 client; keep them
+/// in step. One difference: the codings forwarded with a chunked body are those of every
+/// Transfer-Encoding field, joined (RFC 9110 5.3), where the session took the first field's
+/// only: with "Transfer-Encoding: gzip" and "Transfer-Encoding: chunked" it forwarded a
+/// chunked body labelled "gzip", which the next hop reads as not chunked.
 
 #include <cstdint>
 #include <optional>
@@ -22,8 +23,10 @@
 #include "gantry/http/forwarding.hpp"
 #include "gantry/http/hop_by_hop.hpp"
 #include "gantry/http/parser.hpp"
+#include "gantry/http/path_normalization.hpp"
 #include "gantry/http/serializer.hpp"
 #include "gantry/http/status.hpp"
+#include "gantry/http/target.hpp"
 #include "parse_driver.hpp"
 
 namespace gantry::fuzz {
@@ -71,6 +74,10 @@ inline void reparse(http::parser& again, std::string_view wire) {
 /// The request side: what `prepare_upstream_head` sends upstream.
 inline void check_forwarded_request(const http::parser& parsed) {
   http::request req = parsed.request();
+  // `session::exchange`: a valid Host, the target in origin-form, the path normalised.
+  if (auto host = req.fields.get("Host"); host && !http::is_valid_host(*host)) return;
+  if (!http::to_origin_form(req)) return;
+  if (http::normalize_path(req.target, {}) != http::path_error::none) return;
   std::string scratch;
   if (!http::prepare_for_forwarding(req.fields, parsed, scratch)) return;  // refused
   for (http::field f : req.fields)
@@ -90,6 +97,10 @@ inline void check_forwarded_request(const http::parser& parsed) {
   const http::request& back = again.request();
   GANTRY_FUZZ_CHECK(back.method == req.method, "forwarded method differs");
   GANTRY_FUZZ_CHECK(back.target == req.target, "forwarded target differs");
+  std::string renormalized = back.target;  // the next hop, normalising too, sees the same path
+  GANTRY_FUZZ_CHECK(http::normalize_path(renormalized, {}) == http::path_error::none &&
+                        renormalized == back.target,
+                    ("forwarded path not normal: " + printable(back.target)).c_str());
   GANTRY_FUZZ_CHECK(to_list(back.fields) == to_list(req.fields),
                     ("forwarded fields differ:\n sent " + describe(to_list(req.fields)) +
                      "\n read " + describe(to_list(back.fields)))
