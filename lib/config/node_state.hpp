@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -52,8 +53,30 @@ struct load_context {
     diagnostics.push_back({.file = file,
                            .line = known ? line + 1 : 0,
                            .column = known ? column + 1 : 0,
-                           .path = std::move(path),
-                           .message = std::move(message)});
+                           .path = one_line(std::move(path)),
+                           .message = one_line(std::move(message))});
+  }
+
+  // `text` with control bytes written as \xNN, as `quote` writes them. A field path holds
+  // the document's keys as they are, and a message may hold what YAML, a policy or the route
+  // table was given: a line break there would split a problem over two lines of
+  // error::what(), and a NUL would end it.
+  static std::string one_line(std::string text) {
+    constexpr char hex[] = "0123456789abcdef";
+    auto control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
+    if (std::none_of(text.begin(), text.end(), control)) return text;
+    std::string out;
+    for (char c : text) {
+      if (!control(c)) {
+        out += c;
+        continue;
+      }
+      const auto b = static_cast<unsigned char>(c);
+      out += "\\x";
+      out += hex[b >> 4];
+      out += hex[b & 15];
+    }
+    return out;
   }
 };
 

@@ -15,9 +15,22 @@ std::vector<asio::ip::tcp::endpoint> resolve(std::string_view host_port) {
   if (colon == std::string_view::npos) throw fail("expected HOST:PORT");
   std::string host{host_port.substr(0, colon)};
   std::string port{host_port.substr(colon + 1)};
-  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) > 65535)
-    throw fail("the port must be a number from 0 to 65535");
+  // Digit by digit, stopping past 65535: std::stoul would throw std::out_of_range on a port
+  // too long for its type, which callers do not expect.
+  bool valid_port = !port.empty();
+  unsigned long number = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') {
+      valid_port = false;
+      break;
+    }
+    number = number * 10 + static_cast<unsigned long>(c - '0');
+    if (number > 65535) {
+      valid_port = false;
+      break;
+    }
+  }
+  if (!valid_port) throw fail("the port must be a number from 0 to 65535");
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "*") host = "0.0.0.0";

@@ -28,6 +28,23 @@ bool has_cr_lf_or_nul(std::string_view text) noexcept {
   return text.find_first_of(std::string_view{"\r\n\0", 3}) != std::string_view::npos;
 }
 
+// Appends `problem` to `out` with the line breaks and NULs it quotes from a route (a
+// pattern, a host, a name) written as \x0a, \x0d and \x00: a line break would split one
+// problem over two lines of the message, and a NUL would end what() early. Other bytes are
+// left as they are: the config loader finds its routes by the \x1f it names them with.
+void append_one_line(std::string& out, std::string_view problem) {
+  for (char c : problem) {
+    if (c == '\n')
+      out += "\\x0a";
+    else if (c == '\r')
+      out += "\\x0d";
+    else if (c == '\0')
+      out += "\\x00";
+    else
+      out += c;
+  }
+}
+
 bool is_target_text(std::string_view text) noexcept {
   return std::all_of(text.begin(), text.end(), [](char c) {
     return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
@@ -472,7 +489,7 @@ class table_compiler {
                                 : fmt::format("{} problems in the route table:\n", errors_.size());
       for (std::size_t i = 0; i < errors_.size(); ++i) {
         if (i > 0) message += '\n';
-        message += errors_[i];
+        append_one_line(message, errors_[i]);
       }
       throw std::invalid_argument(message);
     }

@@ -5,8 +5,9 @@
 #   tests/fuzz/run.sh request_parser 60
 #   tests/fuzz/run.sh chunked 300 -jobs=2 -workers=2
 #
-# TARGET is request_parser, response_parser, chunked, headers or path_normalization. The
-# build directory is build-fuzz in the source tree unless GANTRY_FUZZ_BUILD names another.
+# TARGET is request_parser, response_parser, chunked, headers, path_normalization,
+# route_table or config_load. The build directory is build-fuzz in the source tree unless
+# GANTRY_FUZZ_BUILD names another.
 # New inputs go to $BUILD/fuzz-corpus/TARGET (the checked-in seeds in
 # tests/fuzz/corpus/TARGET are read, not written); a crashing input is saved as
 # $BUILD/fuzz-artifacts/TARGET-crash-<hash>. Replay one with
@@ -45,8 +46,13 @@ fi
 ninja -C "$build" "tests/fuzz/${target}_fuzzer"
 
 mkdir -p "$build/fuzz-corpus/$target" "$build/fuzz-artifacts"
-dict=
-if [ "$target" != headers ]; then dict=-dict=$src/tests/fuzz/http.dict; fi
+# A dictionary of the tokens the target's input is made of; headers and route_table read
+# binary operations, not text.
+case $target in
+  headers|route_table) dict= ;;
+  config_load) dict=-dict=$src/tests/fuzz/config.dict ;;
+  *) dict=-dict=$src/tests/fuzz/http.dict ;;
+esac
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 exec "$build/tests/fuzz/${target}_fuzzer" \

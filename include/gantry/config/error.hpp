@@ -23,9 +23,10 @@ struct diagnostic {
   /// 1-based column on that line; 0 with `line`.
   int column = 0;
   /// The field it is about, e.g. "routes[2].match.path"; empty for the document itself
-  /// (a YAML syntax error).
+  /// (a YAML syntax error). Control bytes of the document's keys are written as `\xNN`.
   std::string path{};
-  /// What is wrong, in words a person can act on.
+  /// What is wrong, in words a person can act on; on one line (control bytes written as
+  /// `\xNN`).
   std::string message{};
 
   /// "file:line:column: path: message", leaving out the line and column when 0 and the path

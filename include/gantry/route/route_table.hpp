@@ -45,7 +45,9 @@ struct compiled_table;
 /// ## What the builder rejects
 ///
 /// `build()` throws `std::invalid_argument` listing every problem at once, one per line,
-/// naming the route (by name, or as "#n" counting from 1 when unnamed):
+/// naming the route (by name, or as "#n" counting from 1 when unnamed); a line break or a NUL
+/// that a problem quotes from a route (from a pattern, a host or a name) is written as
+/// `\x0a`, `\x0d` or `\x00`, so that each problem stays on its line:
 /// - a malformed host, path pattern or RE2 expression, and the reason (templates and
 ///   prefixes have at most 128 segments, which bounds the stack a match uses);
 /// - two routes with the same host, the same path pattern (template parameter names aside),

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <variant>
 
@@ -528,6 +529,26 @@ TEST_CASE("config load: hostile input is reported, never a crash") {
   for (const std::string& text : cases) {
     CAPTURE(text);
     CHECK_THROWS_AS(load_string(text, "t.yaml"), gantry::config::error);
+  }
+}
+
+TEST_CASE("config load: control bytes stay inside their problem's line") {
+  // Found by the config_load fuzz target: keys, YAML's messages and the route table's quote
+  // what they were given, and what() is one problem per line, as a C string.
+  CHECK(problems("\"a\\nb\": 1\n").starts_with("t.yaml:1:1: a\\x0ab: unknown field 'a\\x0ab'"));
+  CHECK(problems(std::string{"a: \"\\\0\"\n", 8}) == "t.yaml:1:7: unknown escape character: \\x00");
+  CHECK(problems("routes: [{match: {path: {template: \"/a\\n{b\"}}, direct: {}}]\n") ==
+        "t.yaml:1:10: routes[0]: route #1: path template \"/a\\x0a{b\": segment \"a\\x0a{b\": a "
+        "parameter must be a whole segment, like {id}");
+  for (const std::string text :
+       {"\"a\\nb\": 1\n", "clusters: [{\"\\r\": 1, \"\\r\": 2}]\n",
+        "policies: [{name: l, type: access-log, config: {fields: [\"a\\nb\"]}}]\n"}) {
+    CAPTURE(text);
+    const std::string found = problems(text);
+    CHECK_FALSE(found.empty());
+    CHECK(found.find_first_of(std::string_view{"\r\0", 2}) == std::string::npos);
+    std::istringstream lines{found};
+    for (std::string line; std::getline(lines, line);) CHECK(line.starts_with("t.yaml:"));
   }
 }
 

@@ -15,6 +15,7 @@ TEST_CASE("addresses parse from HOST:PORT forms") {
   CHECK(resolve_one("[::1]:443").address() == asio::ip::make_address("::1"));
   CHECK(resolve_one(":80").address() == asio::ip::make_address("0.0.0.0"));
   CHECK(resolve_one("localhost:1").address().is_loopback());
+  CHECK(resolve_one("127.0.0.1:0000080").port() == 80);
 }
 
 TEST_CASE("bad addresses are rejected with the text in the message") {
@@ -22,6 +23,8 @@ TEST_CASE("bad addresses are rejected with the text in the message") {
                        std::invalid_argument);
   CHECK_THROWS_AS(resolve_one("127.0.0.1:http"), std::invalid_argument);
   CHECK_THROWS_AS(resolve_one("127.0.0.1:70000"), std::invalid_argument);
+  // Too many digits for any integer type: still the documented exception.
+  CHECK_THROWS_AS(resolve_one("127.0.0.1:99999999999999999999999"), std::invalid_argument);
   CHECK_THROWS_AS(resolve_one("no-such-host.invalid:80"), std::invalid_argument);
 }
 

@@ -585,6 +585,21 @@ TEST_CASE("route table: malformed routes are rejected, naming the route and the 
   }
 }
 
+TEST_CASE("route table: a line break or NUL quoted from a route stays on its problem's line") {
+  // Found by the route_table fuzz target: the message is one problem per line, and what()
+  // is a C string.
+  const std::string error = build_error({
+      named("a", path_template{"/x\n{y"}),
+      named("b\r", path_template{std::string{"/{z\0}", 5}}),
+  });
+  CHECK(error ==
+        "2 problems in the route table:\n"
+        "route 'a': path template \"/x\\x0a{y\": segment \"x\\x0a{y\": a parameter must be a "
+        "whole segment, like {id}\n"
+        "route 'b\\x0d': path template \"/{z\\x00}\": parameter name \"z\\x00\" is not an "
+        "identifier ([A-Za-z_][A-Za-z0-9_]*)");
+}
+
 TEST_CASE("route table: what a route writes as it is cannot inject into a head") {
   auto with = [](std::string name, auto&& edit) {
     route r = named(std::move(name), path_template{"/u/{id}"});
