@@ -20,14 +20,30 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+namespace detail {
+// One lookup per byte: tokens are checked on every field a policy may have written.
+inline constexpr auto token_chars = [] {
+  struct table {
+    bool allowed[256] = {};
+  } t;
+  for (int c = '0'; c <= '9'; ++c) t.allowed[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t.allowed[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t.allowed[c] = true;
+  for (char c : std::string_view{"!#$%&'*+-.^_`|~"}) t.allowed[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+}  // namespace detail
+
+/// True for a byte allowed in a token (RFC 9110 5.6.2 tchar).
+constexpr bool is_tchar(char c) noexcept {
+  return detail::token_chars.allowed[static_cast<unsigned char>(c)];
+}
+
 /// True for a token (RFC 9110 5.6.2): field names, methods, transfer codings. Not empty.
 constexpr bool is_token(std::string_view s) noexcept {
   if (s.empty()) return false;
-  for (char c : s) {
-    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum && std::string_view{"!#$%&'*+-.^_`|~"}.find(c) == std::string_view::npos)
-      return false;
-  }
+  for (char c : s)
+    if (!is_tchar(c)) return false;
   return true;
 }
 

@@ -32,3 +32,23 @@ TEST_CASE("list elements are split on commas, trimmed, and empty ones skipped") 
   CHECK_FALSE(list_contains("keep-alive, Upgrade2", "upgrade"));
   CHECK_FALSE(list_contains("", "close"));
 }
+
+TEST_CASE("tokens are exactly RFC 9110's tchar: letters, digits and !#$%&'*+-.^_`|~") {
+  const std::string_view specials = "!#$%&'*+-.^_`|~";
+  int allowed = 0;
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool expected = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') ||
+                          (b >= 'A' && b <= 'Z') || specials.find(c) != std::string_view::npos;
+    CAPTURE(b);
+    CHECK(is_tchar(c) == expected);
+    CHECK(is_token(std::string_view{&c, 1}) == expected);
+    allowed += expected ? 1 : 0;
+  }
+  CHECK(allowed == 10 + 26 + 26 + 15);
+  CHECK(is_token("X-Request-Id"));
+  CHECK_FALSE(is_token(""));
+  CHECK_FALSE(is_token("X-Request Id"));
+  CHECK_FALSE(is_token("Host:"));
+  static_assert(is_token("gzip") && !is_token("a\"b"));  // usable in constant expressions
+}
