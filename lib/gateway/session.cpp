@@ -14,6 +14,7 @@
 #include "gantry/core/ascii.hpp"
 #include "gantry/core/async.hpp"
 #include "gantry/http/error.hpp"
+#include "gantry/http/field_syntax.hpp"
 #include "gantry/http/forwarding.hpp"
 #include "gantry/http/hop_by_hop.hpp"
 #include "gantry/http/path_normalization.hpp"
@@ -21,7 +22,6 @@
 #include "gantry/http/target.hpp"
 #include "gantry/policy/body_chunk.hpp"
 #include "gantry/policy/chain.hpp"
-#include "gantry/policy/header_value.hpp"
 #include "gantry/route/path_rewrite.hpp"
 #include "gantry/route/request_view.hpp"
 #include "gantry/route/weighted_split.hpp"
@@ -71,30 +71,29 @@ void report_policy_failure(std::exception_ptr e) noexcept {
 
 // Policies edit heads freely; what reaches the wire must still be a head. A name that is no
 // token, or a CR, LF or NUL in a value, the target or a reason phrase, would end a field or
-// the head early (header injection, response splitting).
-bool is_writable(http::field f) noexcept {
-  return policy::is_field_name(f.name) && policy::is_safe_field_value(f.value);
-}
-
-bool is_writable(const http::request& req) noexcept {
+// the head early (header injection, response splitting). `headers::writable` looks only at
+// the fields added or changed since the parser filled them.
+bool is_writable(http::request& req) noexcept {
   if (req.target.empty()) return false;
   for (char c : req.target)
     if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
       return false;
-  return std::all_of(req.fields.begin(), req.fields.end(),
-                     [](http::field f) { return is_writable(f); });
+  return req.fields.writable();
 }
 
 // A response goes out whatever a policy did to it: without the fields that cannot be
 // written, and with the standard reason phrase if its own cannot be.
 void drop_unwritable(http::response& res) noexcept {
-  for (auto it = res.fields.begin(); it != res.fields.end();) {
-    if (is_writable(*it))
-      ++it;
-    else
-      it = res.fields.erase(it);
+  if (!res.fields.writable()) {
+    for (auto it = res.fields.begin(); it != res.fields.end();) {
+      const http::field f = *it;
+      if (http::is_writable_field(f.name, f.value))
+        ++it;
+      else
+        it = res.fields.erase(it);
+    }
   }
-  if (!policy::is_safe_field_value(res.reason)) res.reason.clear();
+  if (!http::is_safe_field_value(res.reason)) res.reason.clear();
 }
 
 http::status status_of(const http::parser& parser) noexcept {
@@ -274,8 +273,8 @@ void session::begin_exchange() {
   exchange_.params = {params_.data(), n};
   const route::route* r = entry_->route;
   exchange_.route_name = r != nullptr ? std::string_view{r->name} : std::string_view{};
-  exchange_deadline_ = r != nullptr && r->timeout ? clock::now() + *r->timeout
-                                                  : clock::time_point::max();
+  exchange_deadline_ =
+      r != nullptr && r->timeout ? clock::now() + *r->timeout : clock::time_point::max();
 }
 
 void session::end_exchange() noexcept {
@@ -485,8 +484,8 @@ asio::awaitable<session::after> session::forward(std::uint32_t cluster_index, bo
 
     // Sent again only if the upstream may not have acted on it: nothing came back on a
     // reused connection, and repeating the request is harmless (RFC 9110 9.2.2).
-    const bool may_retry = reused && first_attempt && !body_started &&
-                           http::is_idempotent(exchange_.request.method);
+    const bool may_retry =
+        reused && first_attempt && !body_started && http::is_idempotent(exchange_.request.method);
     auto outcome = co_await relay_response(close_after, may_retry);
     if (outcome) co_return *outcome;
     release_upstream(false);
@@ -785,8 +784,7 @@ bool session::prepare_upstream_head(std::string_view endpoint_name) {
   fields.erase("Expect");
   // Body phases may change a body's length: it then goes chunked, whatever its framing was.
   rechunk_request_ = entry_->chain.has_phase(policy::phase::request_body) &&
-                     !request_parser_.chunked() &&
-                     request_parser_.content_length().value_or(0) > 0;
+                     !request_parser_.chunked() && request_parser_.content_length().value_or(0) > 0;
   if (rechunk_request_) {
     fields.erase("Content-Length");
     fields.add("Transfer-Encoding", "chunked");

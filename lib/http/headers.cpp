@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gantry/core/ascii.hpp"
+#include "gantry/http/field_syntax.hpp"
 
 namespace gantry::http {
 namespace {
@@ -48,6 +49,7 @@ void headers::set(std::string_view name, std::string_view value) {
   }
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     if (!core::iequals(at(i).name, name)) continue;
+    checked_ = std::min(checked_, i);
     // Overwrite in place when it fits, so repeated sets do not grow the buffer.
     entry& e = entries_[i];
     if (value.size() <= e.value_length) {
@@ -69,15 +71,25 @@ void headers::set(std::string_view name, std::string_view value) {
 }
 
 std::size_t headers::erase(std::string_view name) noexcept {
-  auto rest = std::remove_if(entries_.begin(), entries_.end(), [&](const entry& e) {
-    return core::iequals({storage_.data() + e.name_offset, e.name_length}, name);
-  });
-  auto removed = static_cast<std::size_t>(entries_.end() - rest);
-  entries_.erase(rest, entries_.end());
+  // Removing fields changes none of the others: the checked ones before a removed field stay
+  // checked, so the checked prefix only shrinks by the removed fields inside it.
+  std::size_t kept = 0;
+  std::size_t removed_checked = 0;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (core::iequals(at(i).name, name)) {
+      removed_checked += i < checked_;
+      continue;
+    }
+    entries_[kept++] = entries_[i];
+  }
+  const std::size_t removed = entries_.size() - kept;
+  entries_.resize(kept);
+  checked_ -= removed_checked;
   return removed;
 }
 
 headers::iterator headers::erase(iterator position) noexcept {
+  checked_ -= position.index_ < checked_;
   entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(position.index_));
   return position;
 }
@@ -85,6 +97,15 @@ headers::iterator headers::erase(iterator position) noexcept {
 void headers::clear() noexcept {
   storage_.clear();
   entries_.clear();
+  checked_ = 0;
+}
+
+bool headers::writable() noexcept {
+  for (; checked_ < entries_.size(); ++checked_) {
+    const field f = at(checked_);
+    if (!is_writable_field(f.name, f.value)) return false;
+  }
+  return true;
 }
 
 std::optional<std::string_view> headers::get(std::string_view name) const noexcept {
@@ -102,6 +123,8 @@ std::size_t headers::count(std::string_view name) const noexcept {
 }
 
 void header_builder::begin_field(std::string_view fragment) {
+  // The parser checks what it delivers: its fields need no second look.
+  if (target.checked_ == target.entries_.size()) ++target.checked_;
   headers::entry e{};
   e.name_offset = static_cast<std::uint32_t>(target.storage_.size());
   e.name_length = static_cast<std::uint32_t>(fragment.size());

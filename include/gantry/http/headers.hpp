@@ -25,6 +25,10 @@ struct field {
 /// `headers` per connection stops allocating once it has seen its largest message. Views
 /// handed out stay valid until the container is next modified.
 ///
+/// `add` and `set` take any bytes; `writable` says whether every field can be written as it
+/// is. It checks only the fields added or changed since it last looked, so the gateway can ask
+/// after policies ran without re-checking the fields the parser already checked.
+///
 /// ```
 /// gantry::http::headers h;
 /// h.add("Accept", "text/html");
@@ -48,6 +52,11 @@ class headers {
   iterator erase(iterator position) noexcept;
   /// Removes all fields; the buffers keep their capacity.
   void clear() noexcept;
+
+  /// True when every field can be written as it is (`http::is_writable_field`): no name that
+  /// is not a token, no value with CR, LF or NUL. Fields filled by `header_builder` are taken
+  /// as the parser checked them. Not const: it remembers how far it has checked.
+  bool writable() noexcept;
 
   /// The value of the first field named `name`, if any.
   std::optional<std::string_view> get(std::string_view name) const noexcept;
@@ -81,6 +90,10 @@ class headers {
 
   std::string storage_;
   std::vector<entry> entries_;
+  // How many leading fields are known to be writable; fields from there on are checked by the
+  // next `writable()`. `set` moves it back to the field it changes; erasing shrinks it by
+  // the removed fields that were inside it.
+  std::size_t checked_ = 0;
 
  public:
   /// A forward iterator over the fields, yielding `field` by value.

@@ -3,6 +3,8 @@
 /// A header field to add or set, as policies are configured with it, and the checks that keep
 /// configured and computed fields well-formed.
 
+#include "gantry/http/field_syntax.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -15,12 +17,9 @@ struct header_value {
   std::string value{};
 };
 
-/// True when `name` is a valid field name: a non-empty RFC 9110 token.
-bool is_field_name(std::string_view name) noexcept;
-
-/// True when `value` holds no CR, LF or NUL, the bytes that would let a value end its field
-/// or the head early (header injection, response splitting).
-bool is_safe_field_value(std::string_view value) noexcept;
+// The field checks belong to the HTTP layer; policies name them here too.
+using http::is_field_name;
+using http::is_safe_field_value;
 
 /// True for the fields that frame a message (Content-Length, Transfer-Encoding): the gateway
 /// computes them, so policies may not add, set, rename or remove them.

@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <initializer_list>
+#include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 using gantry::http::field;
@@ -145,4 +148,78 @@ TEST_CASE("headers: header_builder assembles fields from fragments") {
   std::vector<std::string> names;
   for (field f : h) names.emplace_back(f.name);
   CHECK(names == std::vector<std::string>{"Content-Type", "Empty", "Blank", "Inner"});
+}
+
+TEST_CASE("headers: writable() finds any field that could not be written as it is") {
+  headers h;
+  CHECK(h.writable());
+  h.add("Host", "example.com");
+  h.add("X-Empty", "");
+  CHECK(h.writable());
+
+  SUBCASE("a name that is no token, or CR, LF or NUL in a value, makes it false") {
+    for (auto [name, value] : std::initializer_list<std::pair<std::string_view, std::string_view>>{
+             {"Bad Name", "v"},
+             {"", "v"},
+             {"X-Colon:", "v"},
+             {"X-Split", "a\r\nInjected: yes"},
+             {"X-Lf", "a\nb"},
+             {"X-Nul", std::string_view{"a\0b", 3}}}) {
+      CAPTURE(name);
+      headers copy = h;
+      copy.add(name, value);
+      CHECK_FALSE(copy.writable());
+      auto last = copy.begin();
+      std::advance(last, static_cast<std::ptrdiff_t>(copy.size() - 1));
+      copy.erase(last);
+      CHECK(copy.writable());
+      CHECK(copy.size() == 2);
+    }
+  }
+  SUBCASE("set over a bad field, or a bad set over a good one, keeps the count exact") {
+    h.add("X-Split", "a\r\nb");
+    h.add("x-split", "c\nd");
+    CHECK_FALSE(h.writable());
+    h.set("X-Split", "clean");  // replaces both
+    CHECK(h.writable());
+    h.set("Host", "a\rb");
+    CHECK_FALSE(h.writable());
+    h.set("Host", "b");  // a shorter value, written in place
+    CHECK(h.writable());
+    CHECK(h.get("Host") == "b");
+  }
+  SUBCASE("erase by name forgets the bad fields it removes, and only those") {
+    h.add("Bad Name", "1");
+    h.add("X-Nul", std::string_view{"\0", 1});
+    h.add("bad name", "2");
+    CHECK(h.erase("BAD NAME") == 2);
+    CHECK_FALSE(h.writable());
+    CHECK(h.erase("Host") == 1);
+    CHECK_FALSE(h.writable());
+    CHECK(h.erase("x-nul") == 1);
+    CHECK(h.writable());
+  }
+  SUBCASE("erasing good fields before or after a bad one never hides it") {
+    h.add("X-A", "1");
+    h.add("Bad Name", "2");
+    h.add("X-B", "3");
+    CHECK_FALSE(h.writable());
+    CHECK(h.erase("Host") == 1);
+    CHECK_FALSE(h.writable());
+    h.erase(h.begin());  // X-Empty
+    CHECK_FALSE(h.writable());
+    CHECK(h.erase("X-B") == 1);
+    CHECK_FALSE(h.writable());
+    h.add("X-Late", "a\nb");
+    CHECK(h.erase("bad name") == 1);
+    CHECK_FALSE(h.writable());  // X-Late, added after the last look
+    CHECK(h.erase("X-Late") == 1);
+    CHECK(h.writable());
+    CHECK(h.size() == 1);
+  }
+  SUBCASE("clear forgets everything") {
+    h.add("Bad Name", "1");
+    h.clear();
+    CHECK(h.writable());
+  }
 }

@@ -1146,6 +1146,14 @@ TEST_CASE("parser: field values") {
     REQUIRE(p.parse("GET / HTTP/1.1\r\nAccept: a\r\naccept: b\r\n\r\n").event == parse_event::head);
     CHECK(p.request().fields.count("ACCEPT") == 2);
     CHECK(p.request().fields.get("Accept") == "a");
+    CHECK(p.request().fields.writable());
+  }
+  SUBCASE("parsed fields can be written as they are, an unfolded one too") {
+    parser p{parser_mode::response};
+    REQUIRE(p.parse("HTTP/1.1 200 OK\r\nFolded: one\r\n two\r\nContent-Length: 0\r\n\r\n").event ==
+            parse_event::head);
+    CHECK(p.response().fields.get("Folded") == "one two");
+    CHECK(p.response().fields.writable());
   }
 }
 
