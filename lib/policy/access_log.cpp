@@ -49,47 +49,53 @@ void append_uint(std::string& out, std::uint64_t v) {
   out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
-// Appends `v` (0 to 9999) with exactly `width` digits, leading zeros included.
-void append_fixed(std::string& out, unsigned v, int width) {
-  char digits[4];
+// Writes `v` (0 to 9999) with exactly `width` digits, leading zeros included; returns the end.
+char* put_fixed(char* at, unsigned v, int width) {
   for (int i = width - 1; i >= 0; --i) {
-    digits[i] = static_cast<char>('0' + v % 10);
+    at[i] = static_cast<char>('0' + v % 10);
     v /= 10;
   }
-  out.append(digits, static_cast<std::size_t>(width));
+  return at + width;
 }
 
 // Milliseconds with three decimals: 12.345 for 12 345 us. Negative spans count as 0.
 void append_ms(std::string& out, clock::duration d) {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
   const auto v = static_cast<std::uint64_t>(std::max<std::int64_t>(us, 0));
-  append_uint(out, v / 1000);
-  out.push_back('.');
-  append_fixed(out, static_cast<unsigned>(v % 1000), 3);
+  char text[32];
+  char* end = std::to_chars(text, text + 20, v / 1000).ptr;
+  *end++ = '.';
+  end = put_fixed(end, static_cast<unsigned>(v % 1000), 3);
+  out.append(text, static_cast<std::size_t>(end - text));
 }
 
-// RFC 3339 in UTC with milliseconds: 2024-01-01T00:00:00.250Z.
+// RFC 3339 in UTC with milliseconds: 2024-01-01T00:00:00.250Z, quoted. Written into a local
+// buffer and appended once: this runs on every exchange.
 void append_time(std::string& out, clock::system_time t) {
   using namespace std::chrono;
   const auto ms = floor<milliseconds>(t);
   const auto day = floor<days>(ms);
   const year_month_day date{day};
   const hh_mm_ss<milliseconds> time{ms - day};
-  out.push_back('"');
-  append_fixed(out, static_cast<unsigned>(std::clamp(int{date.year()}, 0, 9999)), 4);
-  out.push_back('-');
-  append_fixed(out, unsigned{date.month()}, 2);
-  out.push_back('-');
-  append_fixed(out, unsigned{date.day()}, 2);
-  out.push_back('T');
-  append_fixed(out, static_cast<unsigned>(time.hours().count()), 2);
-  out.push_back(':');
-  append_fixed(out, static_cast<unsigned>(time.minutes().count()), 2);
-  out.push_back(':');
-  append_fixed(out, static_cast<unsigned>(time.seconds().count()), 2);
-  out.push_back('.');
-  append_fixed(out, static_cast<unsigned>(time.subseconds().count()), 3);
-  out.append("Z\"", 2);
+  char text[sizeof "\"2024-01-01T00:00:00.250Z\""];
+  char* at = text;
+  *at++ = '"';
+  at = put_fixed(at, static_cast<unsigned>(std::clamp(int{date.year()}, 0, 9999)), 4);
+  *at++ = '-';
+  at = put_fixed(at, unsigned{date.month()}, 2);
+  *at++ = '-';
+  at = put_fixed(at, unsigned{date.day()}, 2);
+  *at++ = 'T';
+  at = put_fixed(at, static_cast<unsigned>(time.hours().count()), 2);
+  *at++ = ':';
+  at = put_fixed(at, static_cast<unsigned>(time.minutes().count()), 2);
+  *at++ = ':';
+  at = put_fixed(at, static_cast<unsigned>(time.seconds().count()), 2);
+  *at++ = '.';
+  at = put_fixed(at, static_cast<unsigned>(time.subseconds().count()), 3);
+  *at++ = 'Z';
+  *at++ = '"';
+  out.append(text, static_cast<std::size_t>(at - text));
 }
 
 // The wall-clock time of `t`, an instant of `c`'s monotonic clock that is close to now.
@@ -130,6 +136,8 @@ void append_string_or_null(std::string& out, std::string_view s) {
 // The compiled configuration: which fields, in which order.
 struct access_log::layout {
   std::vector<field> fields;
+  // For each field, the bytes before its value: `{"time":` for the first, `,"method":` next.
+  std::vector<std::string> keys;
   std::string request_id_header;
 };
 
@@ -325,19 +333,22 @@ access_log::access_log(access_log_config config) {
     throw;
   }
 
+  for (field f : l->fields) {
+    std::string key{l->keys.empty() ? "{\"" : ",\""};
+    key.append(names[static_cast<std::size_t>(f)]);
+    key.append("\":");
+    l->keys.push_back(std::move(key));
+  }
   l->request_id_header = std::move(config.request_id_header);
   layout_ = std::move(l);
   writer_ = std::make_shared<writer>(fd, owns_fd, config);
 }
 
 void access_log::format(const exchange& ex, std::string& out) const {
-  out.push_back('{');
-  bool first = true;
-  for (field f : layout_->fields) {
-    out.append(first ? "\"" : ",\"", first ? 1 : 2);
-    first = false;
-    out.append(names[static_cast<std::size_t>(f)]);
-    out.append("\":", 2);
+  // The first key opens the object (a layout always has at least one field).
+  for (std::size_t i = 0; i < layout_->fields.size(); ++i) {
+    const field f = layout_->fields[i];
+    out.append(layout_->keys[i]);
     switch (f) {
       case field::time:
         // The exchange keeps monotonic instants: the start goes on the wall clock by offset.
