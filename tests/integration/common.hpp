@@ -13,6 +13,7 @@
 #include <string_view>
 #include <thread>
 
+#include "gantry/gateway/gateway.hpp"
 #include "support/deadline.hpp"
 #include "support/gantryd.hpp"
 #include "support/stub_upstream.hpp"
@@ -42,6 +43,26 @@ inline response_result get(std::uint16_t port, std::string_view target) {
 
 /// MiB, for messages.
 inline double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
+
+/// A `gantry::gateway` in this process, with worker threads of its own, on an ephemeral
+/// loopback port: configure `gw`, then `start()`. Stopped and joined on destruction.
+struct running_gateway {
+  gantry::gateway gw;
+  std::uint16_t port = 0;
+
+  explicit running_gateway(gantry::gateway_options options = {.workers = 1}) : gw{options} {}
+  running_gateway(const running_gateway&) = delete;
+  running_gateway& operator=(const running_gateway&) = delete;
+  ~running_gateway() {
+    gw.stop();
+    gw.wait();
+  }
+
+  void start() {
+    port = gw.listen("127.0.0.1:0").port();
+    gw.start();
+  }
+};
 
 }  // namespace gantry::testing
 

@@ -20,12 +20,9 @@ namespace policy = gantry::policy;
 
 // A gateway in front of `upstream`: /admin and below answered 403 by a route policy (an ACL
 // stand-in), everything else proxied.
-struct guarded_gateway {
-  gantry::gateway gw;
-  std::uint16_t port = 0;
-
+struct guarded_gateway : running_gateway {
   guarded_gateway(const stub_upstream& upstream, gantry::http::path_normalization paths)
-      : gw{gantry::gateway_options{.workers = 1, .client = {.paths = paths}}} {
+      : running_gateway{gantry::gateway_options{.workers = 1, .client = {.paths = paths}}} {
     gw.cluster("app", {upstream.address()});
     gw.policy("deny", policy::chain{}.add(policy::direct_response_config{
                           .status = gantry::http::status::forbidden, .body = "no\n"}));
@@ -40,12 +37,7 @@ struct guarded_gateway {
     rest.match.path = route::path_prefix{"/"};
     rest.action = route::proxy{"app"};
     gw.route(std::move(rest));
-    port = gw.listen("127.0.0.1:0").port();
-    gw.start();
-  }
-  ~guarded_gateway() {
-    gw.stop();
-    gw.wait();
+    start();
   }
 };
 
@@ -63,8 +55,8 @@ TEST_CASE("path normalisation: a protected route cannot be reached by another sp
     CHECK(r.status() == 403);
   }
   // An encoded slash could be decoded by the upstream into a path never routed: refused.
-  for (std::string_view target : {"/admin%2F", "/admin%2f", "/public%2F..%2Fadmin", "/a%5Cb",
-                                  "/%zz", "/admin%"}) {
+  for (std::string_view target :
+       {"/admin%2F", "/admin%2f", "/public%2F..%2Fadmin", "/a%5Cb", "/%zz", "/admin%"}) {
     CAPTURE(target);
     auto d = after(10s);
     tcp_client c{g.port, d};
@@ -83,8 +75,8 @@ TEST_CASE("path normalisation: a protected route cannot be reached by another sp
 
 TEST_CASE("path normalisation: encoded slashes kept and slashes not merged when configured") {
   stub_upstream upstream{stub::echo()};
-  guarded_gateway g{upstream, {.merge_slashes = false,
-                               .slashes = gantry::http::encoded_slashes::keep}};
+  guarded_gateway g{upstream,
+                    {.merge_slashes = false, .slashes = gantry::http::encoded_slashes::keep}};
 
   auto r = get(g.port, "/files/a%2fb%5C/./c");
   CHECK(r.status() == 200);

@@ -29,22 +29,6 @@ using namespace std::chrono_literals;
 namespace route = gantry::route;
 namespace policy = gantry::policy;
 
-// A gateway with one worker thread of its own, stopped on destruction.
-struct running_gateway {
-  gantry::gateway gw;
-  std::uint16_t port = 0;
-
-  explicit running_gateway(gantry::gateway_options options = {.workers = 1}) : gw{options} {}
-  void start() {
-    port = gw.listen("127.0.0.1:0").port();
-    gw.start();
-  }
-  ~running_gateway() {
-    gw.stop();
-    gw.wait();
-  }
-};
-
 // Answers 401 unless the request carries X-Api-Key.
 struct require_key {
   policy::verdict on_request_head(policy::exchange& ex) const {
