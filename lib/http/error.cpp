@@ -24,6 +24,8 @@ class http_category final : public std::error_category {
         return "connection closed in the middle of a message";
       case errc::unsupported_version:
         return "unsupported HTTP version";
+      case errc::unknown_method:
+        return "unknown request method";
     }
     return "unknown HTTP error";
   }
@@ -47,6 +49,8 @@ status status_for(errc e) noexcept {
       return status::payload_too_large;
     case errc::unsupported_version:
       return status::http_version_not_supported;
+    case errc::unknown_method:
+      return status::not_implemented;
     case errc::bad_message:
     case errc::partial_message:
       break;

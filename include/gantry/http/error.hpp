@@ -24,6 +24,8 @@ enum class errc {
   partial_message,
   /// An HTTP version other than 1.0 or 1.1.
   unsupported_version,
+  /// A well-formed method (a token) that Gantry does not know, such as `BREW`.
+  unknown_method,
 };
 
 const std::error_category& category() noexcept;
@@ -33,7 +35,7 @@ inline std::error_code make_error_code(errc e) noexcept {
 }
 
 /// The status a server answers a request with when parsing fails with `e`:
-/// 400, 414, 431, 413 or 505.
+/// 400, 414, 431, 413, 501 or 505.
 status status_for(errc e) noexcept;
 
 }  // namespace gantry::http

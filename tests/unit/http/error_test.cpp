@@ -25,7 +25,7 @@ TEST_CASE("error: errc converts to std::error_code in the gantry.http category")
   SUBCASE("no errc is zero, so none reads as success") {
     for (errc e : {errc::bad_message, errc::target_too_long, errc::header_section_too_large,
                    errc::too_many_fields, errc::body_too_large, errc::partial_message,
-                   errc::unsupported_version}) {
+                   errc::unsupported_version, errc::unknown_method}) {
       CAPTURE(static_cast<int>(e));
       CHECK(static_cast<bool>(make_error_code(e)));
     }
@@ -46,6 +46,7 @@ TEST_CASE("error: every errc has its own message") {
   CHECK(make_error_code(errc::partial_message).message() ==
         "connection closed in the middle of a message");
   CHECK(make_error_code(errc::unsupported_version).message() == "unsupported HTTP version");
+  CHECK(make_error_code(errc::unknown_method).message() == "unknown request method");
   CHECK(category().message(0) == "unknown HTTP error");
   CHECK(category().message(999) == "unknown HTTP error");
 }
@@ -58,5 +59,6 @@ TEST_CASE("error: status_for gives the status to answer with") {
   CHECK(status_for(errc::too_many_fields) == status::request_header_fields_too_large);
   CHECK(status_for(errc::body_too_large) == status::payload_too_large);
   CHECK(status_for(errc::unsupported_version) == status::http_version_not_supported);
+  CHECK(status_for(errc::unknown_method) == status::not_implemented);
   CHECK(status_for(static_cast<errc>(999)) == status::bad_request);
 }

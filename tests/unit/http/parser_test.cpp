@@ -948,7 +948,6 @@ TEST_CASE("parser: malformed messages are bad_message (400)") {
       "GET / HTTP/1.1 extra\r\n\r\n",
       "GET / FTP/1.1\r\n\r\n",
       "G@T / HTTP/1.1\r\n\r\n",
-      "get / HTTP/1.1\r\n\r\n",
       "GET /a b HTTP/1.1\r\n\r\n",
       "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
       "GET /  HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -1002,6 +1001,61 @@ TEST_CASE("parser: malformed messages are bad_message (400)") {
       "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
   };
   for (std::string_view input : responses_) check_rejected(input, errc::bad_message, responses());
+}
+
+TEST_CASE("parser: a method that is a token but not one Gantry knows is unknown_method (501)") {
+  CHECK(status_for(errc::unknown_method) == status::not_implemented);
+  SUBCASE("whatever byte llhttp's method list stops at, and wherever the input is split") {
+    // BREW leaves the list at its second byte, GETX after a whole method, get at once
+    // (methods are case-sensitive), and one of 64 bytes after the scan's bound.
+    const std::string_view words[] = {"BREW", "GETX",  "PROPFINDER", "get", "X", "B!#$%&'*+-.^_`|~9",
+                                      "PUTX-1", "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+                                                "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"};
+    for (std::string_view word : words) {
+      check_rejected(std::string{word} + " / HTTP/1.1\r\nHost: a\r\n\r\n", errc::unknown_method);
+    }
+    // Past the bound the rest of the word is not looked at.
+    check_rejected(std::string(70, 'Q') + "@ / HTTP/1.1\r\n\r\n", errc::unknown_method);
+  }
+  SUBCASE("a first word with a non-token byte is malformed (400)") {
+    const std::string_view words[] = {"BR@W", "GET\x01", "BREW(", "G\"T", "PO ST", "\x7fGET", "GE\xffT"};
+    for (std::string_view word : words) {
+      check_rejected(std::string{word} + " / HTTP/1.1\r\nHost: a\r\n\r\n", errc::bad_message);
+    }
+    check_rejected(" GET / HTTP/1.1\r\nHost: a\r\n\r\n", errc::bad_message);
+    check_rejected("BREW\r\n\r\n", errc::bad_message);
+    check_rejected("BREW\n", errc::bad_message);
+  }
+  SUBCASE("an unknown method in a malformed request line is malformed (400)") {
+    const std::string_view lines[] = {
+        "HELLO THERE\r\n",        "BREW / FTP/1.1\r\n",  "BREW /a b HTTP/1.1\r\n",
+        "BREW  / HTTP/1.1\r\n",   "BREW /\x7f HTTP/1.1\r\n", "BREW /caf\xc3\xa9 HTTP/1.1\r\n",
+        "BREW / HTTP/1.1\n",       "BREW / HTTP/1.x\r\n", "BREW / HTTP/11\r\n",
+        "BREW / HTTP/1.1 \r\n",   "BREW / http/1.1\r\n", "BREW / HTTP/1.1\rX",
+    };
+    for (std::string_view line : lines) check_rejected(std::string{line} + "\r\n", errc::bad_message);
+  }
+  SUBCASE("its target is held to the target limit (414)") {
+    parser_limits limits;
+    limits.max_target_length = 10;
+    check_rejected("BREW /123456789 HTTP/1.1\r\n\r\n", errc::unknown_method, with_limits(limits));
+    check_rejected("BREW /1234567890 HTTP/1.1\r\n\r\n", errc::target_too_long,
+                   with_limits(limits));
+  }
+  SUBCASE("a connection that ends inside the word ends in the middle of a message") {
+    parser p{parser_mode::request};
+    CHECK(p.parse("BRE").event == parse_event::need_more);
+    CHECK(p.parse("WI").event == parse_event::need_more);
+    CHECK(p.finish().event == parse_event::error);
+    CHECK(p.error() == errc::partial_message);
+  }
+  SUBCASE("after a reset the next request parses") {
+    parser p{parser_mode::request};
+    CHECK(p.parse("BRE").event == parse_event::need_more);
+    p.reset();
+    CHECK(p.parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n").event == parse_event::head);
+    CHECK(p.request().method == method::get);
+  }
 }
 
 TEST_CASE("parser: HTTP versions other than 1.0 and 1.1") {
