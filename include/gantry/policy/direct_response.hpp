@@ -2,6 +2,7 @@
 /// @file
 /// The direct-response policy: answer with a fixed response (a mock, a maintenance page).
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,8 +28,13 @@ struct direct_response_config {
   std::vector<header_value> headers{};
   /// The body, inline. Give this or `body_file`, not both.
   std::string body{};
-  /// A file whose contents are the body, read once when the policy is built.
+  /// A regular file whose contents are the body, read once when the policy is built; at most
+  /// `max_body_file_size` bytes.
   std::string body_file{};
+
+  /// Bodies are held in memory for the life of the configuration and answer mocks and error
+  /// pages, not downloads: 16 MiB is far past those and far below a mistaken disk image.
+  static constexpr std::size_t max_body_file_size = 16 * 1024 * 1024;
 };
 
 /// Answers every request locally with a fixed status, fields and body; nothing goes upstream.

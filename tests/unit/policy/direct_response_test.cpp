@@ -64,6 +64,25 @@ TEST_CASE("policy direct_response: the body can come from a file, read once when
   CHECK(r.response.fields.get("Content-Type") == "application/json");
 }
 
+TEST_CASE("policy direct_response: a body file may be as large as max_body_file_size") {
+  auto path = std::filesystem::temp_directory_path() / "gantry_direct_response_large.bin";
+  constexpr auto limit = gantry::policy::direct_response_config::max_body_file_size;
+  std::filesystem::remove(path);
+  {
+    std::ofstream out{path, std::ios::binary};
+    out << "head";
+  }
+  std::filesystem::resize_file(path, limit);
+  direct_response at_limit{{.body_file = path.string()}};
+  CHECK(at_limit.body().size() == limit);
+  CHECK(at_limit.body().starts_with("head"));
+  std::filesystem::resize_file(path, limit + 1);
+  CHECK_THROWS_WITH_AS(direct_response({.body_file = path.string()}),
+                       doctest::Contains("is 16777217 bytes, more than the 16777216"),
+                       std::invalid_argument);
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("policy direct_response: configuration errors are all reported") {
   try {
     direct_response bad{{.status = status::not_modified,
@@ -81,6 +100,14 @@ TEST_CASE("policy direct_response: configuration errors are all reported") {
                        doctest::Contains("cannot read '/nonexistent/gantry/mock.json'"),
                        std::invalid_argument);
   CHECK_THROWS_AS(direct_response({.body = "a", .body_file = "b"}), std::invalid_argument);
+  // Would never end, or is not a body: refused before being read.
+  CHECK_THROWS_WITH_AS(direct_response({.body_file = "/dev/zero"}),
+                       doctest::Contains("'/dev/zero' is not a regular file"),
+                       std::invalid_argument);
+  const auto directory = std::filesystem::temp_directory_path().string();
+  const std::string not_regular = "'" + directory + "' is not a regular file";
+  CHECK_THROWS_WITH_AS(direct_response({.body_file = directory}),
+                       doctest::Contains(not_regular.c_str()), std::invalid_argument);
   CHECK_THROWS_AS(direct_response({.status = gantry::http::status::continue_}),
                   std::invalid_argument);
 }
