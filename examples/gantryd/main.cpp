@@ -1,11 +1,15 @@
 // gantryd: the reference gateway daemon, assembled from the Gantry library.
+#include <sys/resource.h>
+
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <cstdio>
@@ -55,6 +59,7 @@ Options:
   --body-timeout MS            client silence while reading a body or writing (default 60000)
   --keepalive-timeout MS       idle time between requests on a connection (default 60000)
   --max-connections N          connections per worker (default 10000)
+  --max-total-connections N    connections in all (default: half the fd limit less 64)
   --max-body BYTES             largest request body, 413 past it (default: no limit)
   --pool-max-idle N            idle upstream connections kept per endpoint (default 64)
   --pool-idle-timeout MS       idle upstream connections closed after (default 30000)
@@ -127,6 +132,10 @@ command_line parse(int argc, char** argv) {
        [&](auto v) { o.client.keepalive_timeout = ms(parse_number("--keepalive-timeout", v)); }},
       {"--max-connections",
        [&](auto v) { o.client.max_connections = parse_number("--max-connections", v); }},
+      {"--max-total-connections",
+       [&](auto v) {
+         o.client.max_total_connections = parse_number("--max-total-connections", v);
+       }},
       {"--max-body",
        [&](auto v) { o.client.request_limits.max_body_size = parse_number("--max-body", v); }},
       {"--pool-max-idle",
@@ -247,6 +256,17 @@ int check(const std::string& file) {
   }
 }
 
+// A daemon's connections are its descriptors: take the whole hard limit, as HAProxy and Go
+// programs do, rather than the 1024 a login shell usually sets as the soft one. The gateway
+// derives its total connection cap from what this leaves.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+    fmt::print(stderr, "gantryd: cannot raise the descriptor limit: {}\n", std::strerror(errno));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -303,6 +323,7 @@ int main(int argc, char** argv) {
     asio::signal_set signals{control_io, SIGINT, SIGTERM};
     asio::signal_set hangups{control_io, SIGHUP};
 
+    raise_descriptor_limit();
     gantry::gateway gw{doc.options};
     gw.configure(std::move(doc.gateway));
     auto bound = gw.listen(doc.listen.front());
@@ -322,7 +343,8 @@ int main(int argc, char** argv) {
                  admin_bound.port());
     }
     if (!cmd.quiet) {
-      fmt::print("  workers: {}, config: {}\n", gw.options().workers,
+      fmt::print("  workers: {}, connections: at most {}, config: {}\n", gw.options().workers,
+                 gw.options().client.max_total_connections,
                  legacy ? fmt::format("upstreams {}", fmt::join(cmd.upstreams, ", "))
                  : demo ? std::string{"built-in demo (two demo API versions in-process)"}
                         : source.file);

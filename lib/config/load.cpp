@@ -199,12 +199,13 @@ class loader {
 
     const node client = root["client"];
     if (client.expect_map({"request_head_timeout", "body_timeout", "keepalive_timeout",
-                           "max_connections", "max_requests_per_connection", "request_limits",
-                           "paths"})) {
+                           "max_connections", "max_total_connections",
+                           "max_requests_per_connection", "request_limits", "paths"})) {
       read_positive(client["request_head_timeout"], out.client.request_head_timeout);
       read_positive(client["body_timeout"], out.client.body_timeout);
       read_positive(client["keepalive_timeout"], out.client.keepalive_timeout);
       read_at_least_one(client["max_connections"], out.client.max_connections);
+      client["max_total_connections"].read(out.client.max_total_connections);
       client["max_requests_per_connection"].read(out.client.max_requests_per_connection);
       read_limits(client["request_limits"], out.client.request_limits);
       read_paths(client["paths"], out.client.paths);

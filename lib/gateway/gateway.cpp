@@ -1,7 +1,10 @@
 #include "gantry/gateway/gateway.hpp"
 
+#include <sys/resource.h>
+
 #include <asio/post.hpp>
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -14,6 +17,28 @@
 #include "worker.hpp"
 
 namespace gantry {
+namespace {
+
+// Descriptors kept back from client and upstream connections: listeners, the admin
+// listener, config and log files, the descriptors a reload opens.
+constexpr rlim_t reserved_descriptors = 64;
+
+std::size_t connections_the_descriptor_limit_allows() noexcept {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return std::numeric_limits<std::size_t>::max();
+  if (limit.rlim_cur <= reserved_descriptors + 2) return 1;
+  return static_cast<std::size_t>((limit.rlim_cur - reserved_descriptors) / 2);
+}
+
+gateway_options resolved(gateway_options options, unsigned workers) {
+  options.workers = workers;
+  if (options.client.max_total_connections == 0)
+    options.client.max_total_connections = connections_the_descriptor_limit_allows();
+  return options;
+}
+
+}  // namespace
 
 struct gateway::state {
   gateway_options options;
@@ -29,15 +54,14 @@ struct gateway::state {
 };
 
 gateway::gateway(gateway_options options) : state_{std::make_unique<state>()} {
-  state_->options = options;
-  if (state_->options.workers == 0)
-    state_->options.workers = std::max(1u, std::thread::hardware_concurrency());
+  state_->options = resolved(options, options.workers != 0
+                                          ? options.workers
+                                          : std::max(1u, std::thread::hardware_concurrency()));
 }
 
 gateway::gateway(asio::io_context& host, gateway_options options)
     : state_{std::make_unique<state>()} {
-  state_->options = options;
-  state_->options.workers = 1;
+  state_->options = resolved(options, 1);
   state_->host = &host;
 }
 
@@ -109,8 +133,9 @@ asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
   if (s.host != nullptr) {
     auto acceptor = net::make_listener(s.host->get_executor(), requested);
     auto bound = acceptor.local_endpoint();
-    s.workers.push_back(
-        std::make_shared<detail::worker>(s.host->get_executor(), config, s.options, 0));
+    s.workers.push_back(std::make_shared<detail::worker>(
+        s.host->get_executor(), config, s.options, 0,
+        std::make_shared<detail::connection_budget>(s.options.client.max_total_connections)));
     s.workers.back()->start(std::move(acceptor));
     s.listening = true;
     s.generation = 1;
@@ -119,6 +144,8 @@ asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
 
   // One acceptor per worker on the same address; with port 0 the first picks the port.
   auto bound = requested;
+  auto budget =
+      std::make_shared<detail::connection_budget>(s.options.client.max_total_connections);
   for (unsigned i = 0; i < s.options.workers; ++i) {
     // Each context is run by one thread and its sockets are touched by that thread only, so
     // the reactor can skip its per-socket locks; posting to it from elsewhere stays safe.
@@ -126,7 +153,8 @@ asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
     auto executor = s.contexts.back()->get_executor();
     s.pending_acceptors.push_back(net::make_listener(executor, bound));
     if (i == 0) bound = s.pending_acceptors.back().local_endpoint();
-    s.workers.push_back(std::make_shared<detail::worker>(executor, config, s.options, i));
+    s.workers.push_back(
+        std::make_shared<detail::worker>(executor, config, s.options, i, budget));
   }
   s.listening = true;
   s.generation = 1;

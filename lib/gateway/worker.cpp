@@ -29,9 +29,11 @@ void report_exception(std::exception_ptr e) {
 }  // namespace
 
 worker::worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> config,
-               gateway_options options, std::size_t index)
+               gateway_options options, std::size_t index,
+               std::shared_ptr<connection_budget> budget)
     : executor_{executor},
       options_{options},
+      budget_{std::move(budget)},
       index_{static_cast<std::uint32_t>(index)},
       pool_{executor, 0, options.upstream.pool},
       random_{options.random_seed != 0 ? options.random_seed + index : std::random_device{}()},
@@ -120,18 +122,16 @@ void worker::detach(session& s) noexcept {
     sessions_ = s.next;
   if (s.next != nullptr) s.next->prev = s.prev;
   --connection_count_;
+  budget_->give_back();
   if (waiting_for_slot_) slot_freed_.cancel();
 }
 
 asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self) {
   for (;;) {
     if (connection_count_ >= options_.client.max_connections) {
-      // Leave further clients in the kernel's accept queue until a connection ends.
-      waiting_for_slot_ = true;
-      slot_freed_.expires_at(asio::steady_timer::time_point::max());
-      co_await slot_freed_.async_wait(use_tuple);
-      waiting_for_slot_ = false;
-      if (draining_) co_return;
+      // Leave further clients in the kernel's accept queue until one of ours ends.
+      const bool open = co_await wait_for_slot(clock::time_point::max());
+      if (!open) co_return;
       continue;
     }
     auto [ec, socket] = co_await acceptor_->async_accept(use_tuple);
@@ -142,10 +142,26 @@ asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self) {
       co_await pause.async_wait(use_tuple);
       continue;
     }
+    // The gateway-wide cap is taken after the accept, so that workers parked in accept cannot
+    // pass it together; a client over it waits connected but unread, as in the accept queue.
+    // A connection of this worker ending wakes it; another worker's is seen a tick later.
+    while (!budget_->try_take()) {
+      const bool open = co_await wait_for_slot(clock::now() + options_.timer_resolution);
+      if (!open) co_return;
+    }
     std::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay{true}, ignored);
+    // The session gives the budget's unit back when it detaches.
     asio::co_spawn(executor_, serve(self, std::move(socket)), report_exception);
   }
+}
+
+asio::awaitable<bool> worker::wait_for_slot(clock::time_point until) {
+  waiting_for_slot_ = true;
+  slot_freed_.expires_at(until);
+  co_await slot_freed_.async_wait(use_tuple);
+  waiting_for_slot_ = false;
+  co_return !draining_;
 }
 
 // `self` keeps the worker alive for as long as the coroutine's frame exists.

@@ -14,6 +14,7 @@
 
 #include "gantry/gateway/options.hpp"
 #include "gantry/upstream/pool.hpp"
+#include "connection_budget.hpp"
 #include "gantry/upstream/round_robin.hpp"
 #include "snapshot.hpp"
 
@@ -37,7 +38,8 @@ class worker : public std::enable_shared_from_this<worker> {
   // Coroutines of the worker hold it by shared_ptr, so it outlives its connections even when
   // the gateway is gone first (a host context may destroy their frames later).
   worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> config,
-         gateway_options options, std::size_t index);
+         gateway_options options, std::size_t index,
+         std::shared_ptr<connection_budget> budget);
   ~worker();
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
@@ -74,11 +76,15 @@ class worker : public std::enable_shared_from_this<worker> {
 
  private:
   asio::awaitable<void> accept_loop(std::shared_ptr<worker> self);
+  // Waits until a connection of this worker ends, `until` passes or the worker drains;
+  // false once draining.
+  asio::awaitable<bool> wait_for_slot(clock::time_point until);
   asio::awaitable<void> tick_loop(std::shared_ptr<worker> self);
   asio::awaitable<void> serve(std::shared_ptr<worker> self, asio::ip::tcp::socket socket);
 
   asio::any_io_executor executor_;
   const gateway_options options_;
+  const std::shared_ptr<connection_budget> budget_;
   const std::uint32_t index_;
   std::optional<asio::ip::tcp::acceptor> acceptor_;
   upstream::pool pool_;

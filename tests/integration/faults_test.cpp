@@ -164,7 +164,7 @@ TEST_CASE("faults: 10 000 idle client connections are held, cost little, and let
   // One worker (one upstream pool, so the descriptor count is exact), with room for all.
   gantryd proxy{{.upstreams = {upstream.address()},
                  .workers = 1,
-                 .args = {"--max-connections", "10100"}}};
+                 .args = {"--max-connections", "10100", "--max-total-connections", "10100"}}};
   CHECK(get(proxy.port(), "/warm").status() == 200);
   const int baseline = settled_fd_count(proxy);
   const auto before = proxy.memory();

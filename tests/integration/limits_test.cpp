@@ -1,6 +1,10 @@
 // Client-side limits and timeouts: --max-body, --request-head-timeout, --body-timeout,
-// --keepalive-timeout.
+// --keepalive-timeout, and the connection caps per worker and in total.
 #include <doctest/doctest.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
 
 #include "common.hpp"
 
@@ -122,4 +126,56 @@ TEST_CASE("limits: --max-connections holds further clients in the accept queue")
   CHECK(waiting.complete);
   CHECK(waiting.status() == 200);
   CHECK(waiting.body == "GET /second");
+}
+
+TEST_CASE("limits: --max-total-connections holds the gateway's further clients, whichever worker") {
+  stub_upstream upstream{stub::echo()};
+  gantryd proxy{{.upstreams = {upstream.address()},
+                 .workers = 2,
+                 .args = {"--max-total-connections", "2"}}};
+  auto d = after(10s);
+  // Enough connections that both workers accept some: every worker is parked in accept
+  // when the cap is reached, and none may let one more in.
+  std::vector<std::unique_ptr<tcp_client>> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(std::make_unique<tcp_client>(proxy.port()));
+    REQUIRE(held.back()->send(make_request("GET", "/held" + std::to_string(i)), d));
+    auto r = held.back()->read_response(d);
+    REQUIRE(r.status() == 200);
+    REQUIRE(r.keep_alive);
+  }
+  std::vector<std::unique_ptr<tcp_client>> waiting_clients;
+  std::vector<response_result> waiting;
+  for (int i = 0; i < 4; ++i) {
+    waiting_clients.push_back(std::make_unique<tcp_client>(proxy.port()));
+    REQUIRE(waiting_clients.back()->send(make_request("GET", "/waits" + std::to_string(i)), d));
+  }
+  for (auto& c : waiting_clients) {
+    waiting.push_back(c->read_response(after(300ms)));
+    CHECK_FALSE(waiting.back().complete);
+  }
+  CHECK(upstream.request_count() == 2);
+
+  // Each connection that ends lets one waiting client in, whichever worker holds it; which
+  // two get in is the kernel's choice.
+  held[0]->close();
+  held[1]->close();
+  auto served = [&] {
+    int n = 0;
+    for (auto& r : waiting) n += r.complete ? 1 : 0;
+    return n;
+  };
+  const auto give_up = after(5s);
+  while (served() < 2 && std::chrono::steady_clock::now() < give_up) {
+    for (std::size_t i = 0; i < waiting.size(); ++i)
+      if (!waiting[i].complete) waiting_clients[i]->resume_response(waiting[i], after(50ms));
+  }
+  CHECK(served() == 2);
+  // And no more than two: the other two still wait.
+  for (std::size_t i = 0; i < waiting.size(); ++i)
+    if (!waiting[i].complete) waiting_clients[i]->resume_response(waiting[i], after(300ms));
+  CHECK(served() == 2);
+  CHECK(upstream.request_count() == 4);
+  for (auto& r : waiting)
+    if (r.complete) CHECK(r.status() == 200);
 }

@@ -20,6 +20,7 @@
 ///   body_timeout: 60s
 ///   keepalive_timeout: 60s
 ///   max_connections: 10000
+///   max_total_connections: 0       # 0: from the descriptor limit
 ///   max_requests_per_connection: 10000
 ///   request_limits: {max_target_length: 8KiB, max_header_section: 64KiB,
 ///                    max_field_count: 100, max_body_size: 10MiB}

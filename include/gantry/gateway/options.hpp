@@ -24,6 +24,12 @@ struct client_options {
   std::chrono::milliseconds keepalive_timeout{60'000};
   /// Connections one worker serves at once; further accepts wait for a free slot.
   std::size_t max_connections = 10'000;
+  /// Connections the whole gateway serves at once; further clients wait, connected but
+  /// unread, until one ends. 0 derives it from the descriptor limit (RLIMIT_NOFILE), as
+  /// HAProxy derives maxconn: half of what is left after 64 kept for listeners, files and
+  /// logs, since each client connection may hold an upstream one. Past that limit accepts
+  /// and upstream connects would fail instead of waiting. `gateway::options()` shows it.
+  std::size_t max_total_connections = 0;
   /// Requests served on one connection before it is closed (NGINX: 1000); 0 for no limit.
   std::uint32_t max_requests_per_connection = 10'000;
   /// Request line, header and body limits (414, 431, 413).

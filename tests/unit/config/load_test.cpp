@@ -47,6 +47,7 @@ client:
   body_timeout: 20s
   keepalive_timeout: 75s
   max_connections: 500
+  max_total_connections: 1500
   max_requests_per_connection: 0
   request_limits:
     max_target_length: 4KiB
@@ -80,6 +81,7 @@ clusters:
   CHECK(o.client.body_timeout == 20s);
   CHECK(o.client.keepalive_timeout == 75s);
   CHECK(o.client.max_connections == 500);
+  CHECK(o.client.max_total_connections == 1500);
   CHECK(o.client.max_requests_per_connection == 0);
   CHECK(o.client.request_limits.max_target_length == 4096);
   CHECK(o.client.request_limits.max_header_section == 32 * 1024);

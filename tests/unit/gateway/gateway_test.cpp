@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 #include <poll.h>
+#include <sys/resource.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
@@ -162,6 +163,31 @@ TEST_CASE("a gateway with workers of its own serves on every worker and stops cl
   asio::post(upstream_io, [&] { upstream.acceptor.close(); upstream_io.stop(); });
   upstream_thread.join();
   CHECK(upstream.requests == 16);
+}
+
+TEST_CASE("without a total connection cap, the gateway derives one from the descriptor limit") {
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  auto derived_under = [&](rlim_t soft) {
+    rlimit lowered = saved;
+    lowered.rlim_cur = soft;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+    asio::io_context io;
+    gantry::gateway own{gantry::gateway_options{.workers = 2}};
+    gantry::gateway hosted{io};
+    CHECK(own.options().client.max_total_connections ==
+          hosted.options().client.max_total_connections);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    return own.options().client.max_total_connections;
+  };
+  // 64 descriptors kept back; each connection may pair a client with an upstream.
+  CHECK(derived_under(1024) == 480);
+  CHECK(derived_under(100) == 18);
+  CHECK(derived_under(60) == 1);
+
+  gantry::gateway_options options;
+  options.client.max_total_connections = 7;
+  CHECK(gantry::gateway{options}.options().client.max_total_connections == 7);
 }
 
 TEST_CASE("declaring the gateway wrong is a clear error") {
