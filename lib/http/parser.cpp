@@ -349,15 +349,18 @@ struct parser::impl {
   // line ends). In a head, the scan stops at the first empty line after other bytes: the end
   // of the head at the latest.
   //
-  // In a request head, two more things count as well: the whitespace that starts an
-  // obs-fold line, and a second SP in a row in the request line. llhttp unfolds obs-fold and
-  // reads "GET  /a  HTTP/1.1" as "GET /a HTTP/1.1", as RFC 9112 5.2 and 3 let a server do,
-  // but issue 4 refuses both: a peer that takes the folded line for a field of its own reads
-  // another head, and one that splits the request line at each SP reads another target.
-  // (In a head, every byte scanned is consumed unless the head is refused, so the start-line
-  // state can move on here.)
+  // In a request, two more things count as well: the whitespace that starts an obs-fold line
+  // (in the head, and in the trailer section after a chunked body), and a second SP in a row
+  // in the request line. llhttp unfolds obs-fold and reads "GET  /a  HTTP/1.1" as
+  // "GET /a HTTP/1.1", as RFC 9112 5.2 and 3 let a server do, but issue 4 refuses both: a
+  // peer that takes the folded line for a field of its own reads another head, and one that
+  // splits the request line at each SP reads another target. (Among a chunked body's framing
+  // bytes, SP or HTAB at the start of a chunk line is malformed as well.) In a head, every
+  // byte scanned is consumed unless the head is refused, so the start-line state can move on
+  // here.
   std::size_t first_bare_lf(const char* data, std::size_t size, bool head) noexcept {
-    const bool request_head = head && mode == parser_mode::request;
+    const bool request = mode == parser_mode::request;
+    const bool request_head = head && request;
     bool cr = after_cr;
     bool lf = after_lf;
     bool text = false;
@@ -378,7 +381,7 @@ struct parser::impl {
         if (!cr) return i;
         if (head && text && ++line_ends == 2) break;
       } else if (c != '\r') {
-        if (request_head && lf && (c == ' ' || c == '\t')) return i;
+        if (request && lf && (c == ' ' || c == '\t')) return i;
         text = true;
         line_ends = 0;
       }

@@ -403,6 +403,11 @@ TEST_CASE("conformance: chunked framing") {
        "bare LF line end (2.2, refused by issue 4)"},
       {"trailer section ended by bare LF", chunked("5\r\nhello\r\n0\r\n\n"), 400,
        "bare LF line end (2.2, refused by issue 4)"},
+      {"obs-fold in the trailer section", chunked("5\r\nhello\r\n0\r\nX-T: a\r\n b\r\n\r\n"), 400,
+       "obs-fold is refused in trailers as in the head (5.2, 7.1.2)"},
+      {"obs-fold with HTAB in the trailer section",
+       chunked("5\r\nhello\r\n0\r\nX-T: a\r\n\tb\r\n\r\n"), 400,
+       "obs-fold is refused in trailers as in the head (5.2, 7.1.2)"},
       {"short chunk extension", chunked("5;name=value\r\nhello\r\n0\r\n\r\n"), 200,
        "extensions are allowed; the re-chunked body goes without them", chunked_forward()},
       // Leading zeros do not change a size; the upstream never sees the client's size line

@@ -1187,6 +1187,25 @@ TEST_CASE("parser: field values") {
          })
       check_rejected(input, errc::bad_message);
   }
+  SUBCASE("obs-fold in a request's trailer section is bad_message too") {
+    for (std::string_view trailers : {"X-T: a\r\n b\r\n\r\n", "X-T: a\r\n\tb\r\n\r\n",
+                                      "X-T: a\r\n \r\n\r\n"}) {
+      CAPTURE(trailers);
+      transcript t = check_every_split(
+          "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n" +
+          std::string{trailers});
+      CHECK(t.error == errc::bad_message);
+      CHECK(t.messages.size() == 1);
+    }
+  }
+  SUBCASE("chunk data that starts with a line break and whitespace is no obs-fold") {
+    transcript t = check_every_split(
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "4\r\n\r\n x\r\n3\r\n\tyz\r\n0\r\nX-T: 1\r\n\r\n");
+    CHECK(t.error == std::error_code{});
+    REQUIRE(t.messages.size() == 1);
+    CHECK(t.messages[0].body == "\r\n x\tyz");
+  }
   SUBCASE("a line break and whitespace that start a body are no obs-fold") {
     transcript t = check_every_split(
         "POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n\r\n x"
