@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "allocation_counter.hpp"
 #include "gantry/core/async.hpp"
 #include "gantry/http/parser.hpp"
 #include "gantry/http/serializer.hpp"
@@ -78,40 +79,52 @@ struct counting_upstream {
   }
 };
 
-// Sends `count` GETs on one connection and returns the bodies joined by '|'.
-std::string get_many(asio::ip::tcp::endpoint gateway, int count) {
-  asio::io_context io;
-  asio::ip::tcp::socket socket{io};
-  socket.connect(gateway);
-  gantry::http::parser parser{gantry::http::parser_mode::response};
-  std::string bodies;
-  char buffer[4096];
-  for (int i = 0; i < count; ++i) {
-    std::string request = "GET /item/" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
-    asio::write(socket, asio::buffer(request));
-    std::string_view pending;
-    for (bool done = false; !done;) {
-      auto step = parser.parse(pending);
-      pending.remove_prefix(step.consumed);
-      switch (step.event) {
-        case gantry::http::parse_event::need_more:
-          pending = {buffer, socket.read_some(asio::buffer(buffer))};
-          break;
-        case gantry::http::parse_event::body:
-          bodies.append(parser.body());
-          break;
-        case gantry::http::parse_event::message_end:
-          bodies.push_back('|');
-          done = true;
-          break;
-        case gantry::http::parse_event::head:
-          break;
-        default:
-          return "parse error";
+// A client on one keep-alive connection.
+class keep_alive_client {
+ public:
+  explicit keep_alive_client(asio::ip::tcp::endpoint gateway) { socket_.connect(gateway); }
+
+  // Sends `count` GETs and returns the bodies joined by '|'.
+  std::string get(int count) {
+    std::string bodies;
+    for (int i = 0; i < count; ++i) {
+      std::string request = "GET /item/" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
+      asio::write(socket_, asio::buffer(request));
+      std::string_view pending;
+      for (bool done = false; !done;) {
+        auto step = parser_.parse(pending);
+        pending.remove_prefix(step.consumed);
+        switch (step.event) {
+          case gantry::http::parse_event::need_more:
+            pending = {buffer_, socket_.read_some(asio::buffer(buffer_))};
+            break;
+          case gantry::http::parse_event::body:
+            bodies.append(parser_.body());
+            break;
+          case gantry::http::parse_event::message_end:
+            bodies.push_back('|');
+            done = true;
+            break;
+          case gantry::http::parse_event::head:
+            break;
+          default:
+            return "parse error";
+        }
       }
     }
+    return bodies;
   }
-  return bodies;
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_{io_};
+  gantry::http::parser parser_{gantry::http::parser_mode::response};
+  char buffer_[4096];
+};
+
+// Sends `count` GETs on a new connection and returns the bodies joined by '|'.
+std::string get_many(asio::ip::tcp::endpoint gateway, int count) {
+  return keep_alive_client{gateway}.get(count);
 }
 
 }  // namespace
@@ -139,6 +152,43 @@ TEST_CASE("a gateway on the host's io_context proxies and reuses its upstream co
   CHECK(upstream.requests == 3);
   CHECK(upstream.connections == 1);
   CHECK(io.stopped());  // stop() drained everything, so run() ran out of work
+}
+
+TEST_CASE("a warm gateway allocates nothing per proxied request") {
+  if (!gantry::test::counting_allocations) MESSAGE("allocation counting is off under ASan");
+  asio::io_context upstream_io;
+  counting_upstream upstream{upstream_io};
+  std::thread upstream_thread{[&] { upstream_io.run_for(30s); }};
+
+  // The gateway alone on its thread: what that thread allocates is the gateway's. run(), not
+  // run_for(): Asio's per-thread cache of coroutine frames lives as long as one run call, and
+  // run_for makes a call per handler.
+  asio::io_context io;
+  gantry::gateway gw{io};
+  gw.cluster("backend", {upstream.address()});
+  auto bound = gw.listen("127.0.0.1:0");
+  std::thread gateway_thread{[&] { io.run(); }};
+  auto gateway_allocations = [&] {
+    std::promise<std::size_t> count;
+    asio::post(io, [&] { count.set_value(gantry::test::thread_allocations()); });
+    return count.get_future().get();
+  };
+
+  keep_alive_client client{bound};
+  CHECK(client.get(50).size() == 150);  // warm: frames, buffers, the pooled connection
+  gateway_allocations();
+  const std::size_t before = gateway_allocations();
+  // Fewer requests than the pool's 1000 per upstream connection: no reconnect among them.
+  CHECK(client.get(500).size() == 1500);
+  const std::size_t during = gateway_allocations() - before;
+  CHECK(during == 0);
+
+  asio::post(io, [&] { gw.stop(); });
+  gateway_thread.join();
+  asio::post(upstream_io, [&] { upstream.acceptor.close(); upstream_io.stop(); });
+  upstream_thread.join();
+  CHECK(upstream.requests == 550);
+  CHECK(upstream.connections == 1);
 }
 
 TEST_CASE("a gateway with workers of its own serves on every worker and stops cleanly") {

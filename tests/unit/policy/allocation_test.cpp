@@ -1,37 +1,18 @@
-// The synchronous path allocates nothing once an exchange object is warm: this file counts
-// every operator new on the thread while a chain runs. Skipped under AddressSanitizer, which
-// owns operator new.
+// The synchronous path allocates nothing once an exchange object is warm: every operator new
+// on the thread while a chain runs is counted (not under AddressSanitizer, which owns it).
 
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <new>
 
+#include "allocation_counter.hpp"
 #include "gantry/policy/chain.hpp"
 #include "gantry/policy/headers.hpp"
 #include "gantry/policy/request_id.hpp"
 #include "gantry/policy/static_chain.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define GANTRY_COUNT_ALLOCATIONS 0
-#else
-#define GANTRY_COUNT_ALLOCATIONS 1
-#endif
-
-#if GANTRY_COUNT_ALLOCATIONS
-namespace {
-thread_local bool counting = false;
-thread_local int allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (counting) ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc{};
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
+using gantry::test::counting_allocations;
+using gantry::test::thread_allocations;
 
 namespace {
 
@@ -90,31 +71,21 @@ void check_no_allocation(const Chain& c) {
   exchange ex;
   one_exchange(c, ex);  // warm the exchange's buffers and the thread's scratch
   one_exchange(c, ex);
-#if GANTRY_COUNT_ALLOCATIONS
-  allocations = 0;
-  counting = true;
+  const std::size_t before_probe = thread_allocations();
   void* volatile seen = ::operator new(16);  // the counter works: this one counts
-  counting = false;
   ::operator delete(seen);
-  REQUIRE(allocations == 1);
-  allocations = 0;
-  counting = true;
-#endif
+  REQUIRE(thread_allocations() - before_probe == (counting_allocations ? 1 : 0));
+  const std::size_t before = thread_allocations();
   int pending = 0;
   for (int i = 0; i < 100; ++i) pending += one_exchange(c, ex);
-#if GANTRY_COUNT_ALLOCATIONS
-  counting = false;
-  CHECK(allocations == 0);
-#endif
+  CHECK(thread_allocations() - before == 0);
   CHECK(pending == 0);
 }
 
 }  // namespace
 
 TEST_CASE("policy allocation: a synchronous chain allocates nothing on a warm exchange") {
-#if !GANTRY_COUNT_ALLOCATIONS
-  MESSAGE("allocation counting is off under AddressSanitizer");
-#endif
+  if (!counting_allocations) MESSAGE("allocation counting is off under AddressSanitizer");
   gantry::policy::chain dynamic;
   dynamic.add(gantry::policy::request_id_config{}).add(edits).add(tally{});
   check_no_allocation(dynamic);
