@@ -53,6 +53,15 @@ bool is_close(const std::error_code& ec) noexcept {
 // A pooled connection the upstream has closed, or on which it sent bytes nobody asked for,
 // must not carry the next request: the bytes would be taken for its response. One
 // non-blocking peek tells.
+//
+// The peek is a system call per reuse, so it is made only for connections idle at least
+// `peek_after`: under load a connection is back in use microseconds after its last response,
+// before an upstream closes idle connections (seconds) — one that closes after a response says
+// so with "Connection: close" and is not pooled — and bytes that came with the response were
+// seen when it was read. A request sent on a connection that was closed all the same gets
+// nothing back and is retried on a fresh one when it is idempotent.
+constexpr std::chrono::milliseconds peek_after{1};
+
 bool looks_reusable(asio::ip::tcp::socket& socket) noexcept {
   char byte;
   auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -436,9 +445,10 @@ asio::awaitable<session::after> session::forward(std::uint32_t cluster_index, bo
     const bool first_attempt = attempt == 0;
     if (!first_attempt) serialize_upstream_head();
     ensure_buffers();
-    if (first_attempt) upstream_ = owner_.pool().take_idle(endpoint_, clock::now());
+    const auto now = clock::now();
+    if (first_attempt) upstream_ = owner_.pool().take_idle(endpoint_, now);
     const bool reused = upstream_ != nullptr;
-    if (reused && !looks_reusable(upstream_->socket)) {
+    if (reused && now - upstream_->idle_since >= peek_after && !looks_reusable(upstream_->socket)) {
       release_upstream(false);
       continue;
     }

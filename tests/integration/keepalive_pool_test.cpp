@@ -3,7 +3,9 @@
 // retried once on a fresh one.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "common.hpp"
 #include "support/nginx.hpp"
@@ -167,6 +169,28 @@ TEST_CASE("pool: a pooled connection the upstream closed is retried once on a fr
     CHECK(r.status() == 200);
     CHECK(r.header("X-Stub-Connection") == "1");
     CHECK(upstream.connection_count() == 2);
+  }
+
+  SUBCASE("a POST, which is never retried, goes on a fresh one once the close has arrived") {
+    // The peek before reuse sees the upstream's FIN on a connection idle past a millisecond
+    // and takes a fresh connection, so a request that may not be sent twice is sent once.
+    stub_upstream upstream{[](stub_connection& c) -> asio::awaitable<void> {
+      for (;;) {
+        auto request = co_await c.read_request();
+        if (!request) co_return;
+        std::vector<std::string> fields{"X-Stub-Connection: " + std::to_string(c.index())};
+        co_await c.respond(200, "fresh", std::move(fields));
+        if (c.index() == 0) co_return;  // closes while gantryd keeps it in its pool
+      }
+    }};
+    gantryd proxy{{.upstreams = {upstream.address()}, .workers = 1}};
+    CHECK(fetch(proxy.port(), make_request("POST", "/one", {}, "a")).status() == 200);
+    std::this_thread::sleep_for(50ms);  // the stub closed right after answering: its FIN is in
+    auto r = fetch(proxy.port(), make_request("POST", "/two", {}, "b"));
+    INFO(r.summary());
+    CHECK(r.status() == 200);
+    CHECK(r.header("X-Stub-Connection") == "1");
+    CHECK(upstream.request_count() == 2);
   }
 
   SUBCASE("the upstream closes it when the next request arrives") {

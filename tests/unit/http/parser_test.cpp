@@ -1008,9 +1008,9 @@ TEST_CASE("parser: a method that is a token but not one Gantry knows is unknown_
   SUBCASE("whatever byte llhttp's method list stops at, and wherever the input is split") {
     // BREW leaves the list at its second byte, GETX after a whole method, get at once
     // (methods are case-sensitive), and one of 64 bytes after the scan's bound.
-    const std::string_view words[] = {"BREW", "GETX",  "PROPFINDER", "get", "X", "B!#$%&'*+-.^_`|~9",
-                                      "PUTX-1", "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
-                                                "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"};
+    const std::string_view words[] = {
+        "BREW", "GETX", "PROPFINDER", "get", "X", "B!#$%&'*+-.^_`|~9", "PUTX-1",
+        "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"};
     for (std::string_view word : words) {
       check_rejected(std::string{word} + " / HTTP/1.1\r\nHost: a\r\n\r\n", errc::unknown_method);
     }
@@ -1018,7 +1018,8 @@ TEST_CASE("parser: a method that is a token but not one Gantry knows is unknown_
     check_rejected(std::string(70, 'Q') + "@ / HTTP/1.1\r\n\r\n", errc::unknown_method);
   }
   SUBCASE("a first word with a non-token byte is malformed (400)") {
-    const std::string_view words[] = {"BR@W", "GET\x01", "BREW(", "G\"T", "PO ST", "\x7fGET", "GE\xffT"};
+    const std::string_view words[] = {"BR@W",  "GET\x01", "BREW(", "G\"T",
+                                      "PO ST", "\x7fGET", "GE\xffT"};
     for (std::string_view word : words) {
       check_rejected(std::string{word} + " / HTTP/1.1\r\nHost: a\r\n\r\n", errc::bad_message);
     }
@@ -1033,7 +1034,8 @@ TEST_CASE("parser: a method that is a token but not one Gantry knows is unknown_
         "BREW / HTTP/1.1\n",       "BREW / HTTP/1.x\r\n", "BREW / HTTP/11\r\n",
         "BREW / HTTP/1.1 \r\n",   "BREW / http/1.1\r\n", "BREW / HTTP/1.1\rX",
     };
-    for (std::string_view line : lines) check_rejected(std::string{line} + "\r\n", errc::bad_message);
+    for (std::string_view line : lines)
+      check_rejected(std::string{line} + "\r\n", errc::bad_message);
   }
   SUBCASE("its target is held to the target limit (414)") {
     parser_limits limits;
