@@ -5,9 +5,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <new>
 #include <sstream>
@@ -15,6 +12,8 @@
 #include <utility>
 
 #include "fields.hpp"
+#include "gantry/core/read_file.hpp"
+#include "gantry/policy/direct_response.hpp"
 #include "gantry/route/route_table.hpp"
 #include "node_state.hpp"
 #include "values.hpp"
@@ -25,20 +24,9 @@ namespace {
 using detail::node_access;
 using detail::quote;
 
-// Reads a whole file; false and `why` when it cannot.
-bool read_file(const std::filesystem::path& path, std::string& out, std::string& why) {
-  std::ifstream in{path, std::ios::binary};
-  if (in) {
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in.bad()) {
-      out = std::move(text).str();
-      return true;
-    }
-  }
-  why = std::strerror(errno);
-  return false;
-}
+// A configuration file is text a person wrote: 64 MiB is far past any, and a bound on what a
+// mistaken path (a device, a disk image) makes the loader read.
+constexpr std::size_t max_config_size = 64 * 1024 * 1024;
 
 // A name something refers to (a cluster, a policy), and the node that does.
 struct reference {
@@ -560,9 +548,9 @@ class loader {
       } else {
         std::filesystem::path path{name};
         if (path.is_relative() && !base_.empty()) path = (base_ / path).lexically_normal();
-        std::string why;
-        if (!read_file(path, out.body, why))
-          file.fail(fmt::format("cannot read {}: {}", quote(path.string()), why));
+        if (auto why = core::read_file(path, policy::direct_response_config::max_body_file_size,
+                                       out.body))
+          file.fail(fmt::format("cannot read {}: {}", quote(path.string()), *why));
       }
     }
     if (!out.body.empty() && http::is_bodyless(out.status))
@@ -757,9 +745,9 @@ document load(std::string_view text, std::string name, const load_options& optio
 }  // namespace
 
 document load_file(const std::filesystem::path& path, const load_options& options) {
-  std::string text, why;
-  if (!read_file(path, text, why))
-    throw error{{{.file = path.string(), .message = fmt::format("cannot read the file: {}", why)}}};
+  std::string text;
+  if (auto why = core::read_file(path, max_config_size, text))
+    throw error{{{.file = path.string(), .message = fmt::format("cannot read the file: {}", *why)}}};
   return load(text, path.string(), options, path.parent_path());
 }
 

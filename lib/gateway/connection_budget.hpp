@@ -21,8 +21,6 @@ class connection_budget {
     return false;
   }
   void give_back() noexcept { in_use_.fetch_sub(1, std::memory_order_relaxed); }
-  std::size_t in_use() const noexcept { return in_use_.load(std::memory_order_relaxed); }
-  std::size_t max() const noexcept { return max_; }
 
  private:
   const std::size_t max_;

@@ -14,8 +14,8 @@
 
 #include "gantry/gateway/options.hpp"
 #include "gantry/upstream/pool.hpp"
-#include "connection_budget.hpp"
 #include "gantry/upstream/round_robin.hpp"
+#include "connection_budget.hpp"
 #include "snapshot.hpp"
 
 namespace gantry::detail {

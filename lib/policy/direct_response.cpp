@@ -1,14 +1,10 @@
 #include "gantry/policy/direct_response.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <optional>
 #include <string_view>
 
 #include "config_errors.hpp"
 #include "gantry/core/ascii.hpp"
+#include "gantry/core/read_file.hpp"
 
 namespace gantry::policy {
 namespace {
@@ -31,30 +27,6 @@ std::string_view content_type_for(std::string_view file) noexcept {
       if (core::iequals(extension, ext)) return type;
   }
   return "application/octet-stream";
-}
-
-// Reads a regular file whole into `body`; otherwise says why not. Devices, FIFOs and
-// directories are refused before they are opened: /dev/zero or a FIFO would hold the
-// configuration load forever.
-std::optional<std::string> read_body_file(const std::string& file, std::string& body) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(file, ec);
-  if (ec) return "cannot read '" + file + "': " + ec.message();
-  if (!std::filesystem::is_regular_file(status)) return "'" + file + "' is not a regular file";
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec) return "cannot read '" + file + "': " + ec.message();
-  if (size > direct_response_config::max_body_file_size) {
-    return "'" + file + "' is " + std::to_string(size) + " bytes, more than the " +
-           std::to_string(direct_response_config::max_body_file_size) + " a body may be";
-  }
-  std::ifstream in{file, std::ios::binary};
-  if (!in) return "cannot read '" + file + "': " + std::strerror(errno);
-  body.resize(static_cast<std::size_t>(size));
-  in.read(body.data(), static_cast<std::streamsize>(size));
-  // A file that shrank since its size was taken is read as it now is.
-  body.resize(static_cast<std::size_t>(in.gcount()));
-  if (in.bad()) return "cannot read '" + file + "': " + std::strerror(errno);
-  return std::nullopt;
 }
 
 }  // namespace
@@ -83,8 +55,8 @@ direct_response::direct_response(direct_response_config config) {
   if (!config.body.empty() && !config.body_file.empty()) {
     errors.add("body_file", "give the body inline or from a file, not both");
   } else if (!config.body_file.empty()) {
-    if (auto problem = read_body_file(config.body_file, d->body)) {
-      errors.add("body_file", *problem);
+    if (auto why = core::read_file(config.body_file, config.max_body_file_size, d->body)) {
+      errors.add("body_file", "cannot read '" + config.body_file + "': " + *why);
     } else if (!has_content_type) {
       d->content_type = content_type_for(config.body_file);
     }

@@ -28,7 +28,7 @@ struct direct_response_config {
   std::vector<header_value> headers{};
   /// The body, inline. Give this or `body_file`, not both.
   std::string body{};
-  /// A regular file whose contents are the body, read once when the policy is built; at most
+  /// A file whose contents are the body, read once when the policy is built; at most
   /// `max_body_file_size` bytes.
   std::string body_file{};
 

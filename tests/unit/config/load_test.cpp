@@ -501,6 +501,25 @@ routes:
   doc = load_string("routes: [{direct: {body_file: mocks/users.json}}]", "s", options);
   CHECK(std::get<gantry::route::direct_response>(doc.gateway.routes[0].action).body ==
         R"({"users":[]})");
+
+  // A body file or a configuration that never ends is refused, not read forever.
+  CHECK(problems("routes: [{direct: {body_file: /dev/zero}}]\n") ==
+        "t.yaml:1:31: routes[0].direct.body_file: cannot read '/dev/zero': larger than "
+        "16777216 bytes");
+  try {
+    gantry::config::load_file("/dev/zero");
+    FAIL("loaded");
+  } catch (const gantry::config::error& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].message == "cannot read the file: larger than 67108864 bytes");
+  }
+  try {
+    gantry::config::load_file(dir);
+    FAIL("loaded");
+  } catch (const gantry::config::error& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].message == "cannot read the file: is a directory");
+  }
   std::filesystem::remove_all(dir);
 
   try {
