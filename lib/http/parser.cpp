@@ -2,6 +2,7 @@
 // `parser::parse` can hand one event at a time to its caller.
 #include "gantry/http/parser.hpp"
 
+#include <cstring>
 #include <llhttp.h>
 
 #include "gantry/core/ascii.hpp"
@@ -360,33 +361,56 @@ struct parser::impl {
   // here.
   std::size_t first_bare_lf(const char* data, std::size_t size, bool head) noexcept {
     const bool request = mode == parser_mode::request;
-    const bool request_head = head && request;
     bool cr = after_cr;
     bool lf = after_lf;
     bool text = false;
     int line_ends = 0;
-    for (std::size_t i = 0; i < size; ++i) {
-      char c = data[i];
-      if (request_head && line != start_line::done) {
-        if (c == '\n' && line != start_line::before) {
-          line = start_line::done;
-        } else if (c == ' ') {
-          if (line == start_line::in_after_sp) return i;
-          line = start_line::in_after_sp;
-        } else if (c != '\r' && c != '\n') {
-          line = start_line::in;
-        }
+    std::size_t i = 0;
+    // A request's start line byte by byte, for the SP rule; the rest line by line.
+    for (; head && request && line != start_line::done && i < size; ++i) {
+      const char c = data[i];
+      if (c == '\n' && line != start_line::before) {
+        line = start_line::done;
+      } else if (c == ' ') {
+        if (line == start_line::in_after_sp) return i;
+        line = start_line::in_after_sp;
+      } else if (c != '\r' && c != '\n') {
+        line = start_line::in;
       }
       if (c == '\n') {
         if (!cr) return i;
-        if (head && text && ++line_ends == 2) break;
+        if (head && text && ++line_ends == 2) return size;
       } else if (c != '\r') {
-        if (request && lf && (c == ' ' || c == '\t')) return i;
+        if (lf && (c == ' ' || c == '\t')) return i;
         text = true;
         line_ends = 0;
       }
       cr = c == '\r';
       lf = c == '\n';
+    }
+    // Only the bytes around each LF matter: the one before it (CR), the one after it (obs-fold),
+    // and whether the line between two LFs has anything but CR (the empty line ending a head).
+    while (i < size) {
+      if (request && lf && (data[i] == ' ' || data[i] == '\t')) return i;
+      const auto* found = static_cast<const char*>(std::memchr(data + i, '\n', size - i));
+      const std::size_t end = found != nullptr ? static_cast<std::size_t>(found - data) : size;
+      if (end > i) {
+        for (std::size_t j = i; j < end; ++j) {
+          if (data[j] != '\r') {
+            text = true;
+            line_ends = 0;
+            break;
+          }
+        }
+        cr = data[end - 1] == '\r';
+        lf = false;
+      }
+      if (found == nullptr) break;
+      if (!cr) return end;
+      if (head && text && ++line_ends == 2) break;
+      cr = false;
+      lf = true;
+      i = end + 1;
     }
     return size;
   }
