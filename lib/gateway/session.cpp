@@ -59,7 +59,9 @@ bool is_close(const std::error_code& ec) noexcept {
 // before an upstream closes idle connections (seconds) — one that closes after a response says
 // so with "Connection: close" and is not pooled — and bytes that came with the response were
 // seen when it was read. A request sent on a connection that was closed all the same gets
-// nothing back and is retried on a fresh one when it is idempotent.
+// nothing back and is retried on a fresh one when it is idempotent. (Idle time is read on the
+// coarse clock: a connection idle less than a kernel tick may count as idle for one, and is
+// then peeked; that costs a system call, never a wrong reuse.)
 constexpr std::chrono::milliseconds peek_after{1};
 
 bool looks_reusable(asio::ip::tcp::socket& socket) noexcept {

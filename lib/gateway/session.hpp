@@ -12,6 +12,7 @@
 #include <string>
 #include <system_error>
 
+#include "gantry/core/coarse_clock.hpp"
 #include "gantry/http/parser.hpp"
 #include "gantry/http/status.hpp"
 #include "gantry/policy/exchange.hpp"
@@ -27,7 +28,7 @@ struct worker_view;
 
 class session {
  public:
-  using clock = std::chrono::steady_clock;
+  using clock = core::coarse_clock;
 
   session(worker& owner, asio::ip::tcp::socket client);
   ~session();

@@ -130,7 +130,7 @@ asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self) {
   for (;;) {
     if (connection_count_ >= options_.client.max_connections) {
       // Leave further clients in the kernel's accept queue until one of ours ends.
-      const bool open = co_await wait_for_slot(clock::time_point::max());
+      const bool open = co_await wait_for_slot(asio::steady_timer::time_point::max());
       if (!open) co_return;
       continue;
     }
@@ -146,7 +146,8 @@ asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self) {
     // pass it together; a client over it waits connected but unread, as in the accept queue.
     // A connection of this worker ending wakes it; another worker's is seen a tick later.
     while (!budget_->try_take()) {
-      const bool open = co_await wait_for_slot(clock::now() + options_.timer_resolution);
+      const bool open = co_await wait_for_slot(asio::steady_timer::clock_type::now() +
+                                               options_.timer_resolution);
       if (!open) co_return;
     }
     std::error_code ignored;
@@ -156,7 +157,7 @@ asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self) {
   }
 }
 
-asio::awaitable<bool> worker::wait_for_slot(clock::time_point until) {
+asio::awaitable<bool> worker::wait_for_slot(asio::steady_timer::time_point until) {
   waiting_for_slot_ = true;
   slot_freed_.expires_at(until);
   co_await slot_freed_.async_wait(use_tuple);

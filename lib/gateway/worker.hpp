@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "gantry/core/coarse_clock.hpp"
 #include "gantry/gateway/options.hpp"
 #include "gantry/upstream/pool.hpp"
 #include "gantry/upstream/round_robin.hpp"
@@ -33,7 +34,7 @@ struct worker_view {
 
 class worker : public std::enable_shared_from_this<worker> {
  public:
-  using clock = std::chrono::steady_clock;
+  using clock = core::coarse_clock;
 
   // Coroutines of the worker hold it by shared_ptr, so it outlives its connections even when
   // the gateway is gone first (a host context may destroy their frames later).
@@ -78,7 +79,7 @@ class worker : public std::enable_shared_from_this<worker> {
   asio::awaitable<void> accept_loop(std::shared_ptr<worker> self);
   // Waits until a connection of this worker ends, `until` passes or the worker drains;
   // false once draining.
-  asio::awaitable<bool> wait_for_slot(clock::time_point until);
+  asio::awaitable<bool> wait_for_slot(asio::steady_timer::time_point until);
   asio::awaitable<void> tick_loop(std::shared_ptr<worker> self);
   asio::awaitable<void> serve(std::shared_ptr<worker> self, asio::ip::tcp::socket socket);
 

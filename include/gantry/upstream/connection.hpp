@@ -3,14 +3,15 @@
 /// A connection to an upstream server, as the pool keeps it.
 
 #include <asio/ip/tcp.hpp>
-#include <chrono>
 #include <cstdint>
+
+#include "gantry/core/coarse_clock.hpp"
 
 namespace gantry::upstream {
 
 /// A TCP connection to one endpoint plus what the pool needs to decide whether to reuse it.
 struct connection {
-  using clock = std::chrono::steady_clock;
+  using clock = core::coarse_clock;
 
   explicit connection(asio::any_io_executor executor, std::uint32_t endpoint_index)
       : socket{std::move(executor)}, endpoint{endpoint_index} {}
