@@ -6,7 +6,10 @@
 # connections; gantryd runs twice, as the bare proxy and from a YAML config
 # with six built-in policies on every exchange (gantryd+6p). wrk drives the
 # upstream directly (the ceiling) and each proxy in turn, and the script
-# prints req/s, p50 and p99 plus gantryd's ratios.
+# prints req/s, p50 and p99 plus gantryd's ratios. Then gantryd and the nginx proxy run
+# at the same time, each under its own wrk, and the script prints what each served per
+# CPU-second it used: the cost per request, which a busy or throttled machine changes for
+# both alike (the one-at-a-time rows move by 5% and more between runs on a shared VM).
 #
 # Usage: benchmarks/e2e/run.sh          (no arguments; options are env vars)
 #   DURATION=10s      wrk duration per measured target
@@ -230,6 +233,37 @@ run_wrk() {
   (( rc == 0 )) || { show_log "$out"; die "wrk against port $port failed (exit $rc)"; }
 }
 
+# CPU time PID has used so far, in clock ticks (user + system).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Requests wrk completed, from its output file.
+wrk_requests() { awk '/ requests in / { print $1 }' "$1"; }
+
+# gantryd (port $1, PID $2) and the nginx proxy (port $3, worker PID $4) under load at the
+# same time, one single-threaded wrk each; prints "gantryd_requests gantryd_ticks
+# nginx_requests nginx_ticks". Pinned to one core, the two share it; unpinned, each may use
+# more, and the requests per CPU-second still compare their cost per request.
+run_shared() {
+  local gport=$1 gpid=$2 nport=$3 npid=$4
+  local secs limit g0 n0 gwrk nwrk rc=0
+  secs=$(duration_seconds "$DURATION")
+  limit=$(( secs + 30 ))
+  g0=$(cpu_ticks "$gpid")
+  n0=$(cpu_ticks "$npid")
+  pin_to "$TASKSET_CLIENT"
+  timeout --kill-after=5 "$limit" "${PIN[@]}" wrk -t 1 -c "$CONNECTIONS" -d "$DURATION" \
+    "http://$HOST:$gport/" >"$TMP/wrk-shared-gantryd.txt" 2>&1 &
+  gwrk=$!
+  timeout --kill-after=5 "$limit" "${PIN[@]}" wrk -t 1 -c "$CONNECTIONS" -d "$DURATION" \
+    "http://$HOST:$nport/" >"$TMP/wrk-shared-nginx.txt" 2>&1 &
+  nwrk=$!
+  wait "$gwrk" || rc=$?
+  wait "$nwrk" || rc=$?
+  (( rc == 0 )) || die "wrk failed in the shared run (exit $rc)"
+  echo "$(wrk_requests "$TMP/wrk-shared-gantryd.txt") $(( $(cpu_ticks "$gpid") - g0 ))" \
+    "$(wrk_requests "$TMP/wrk-shared-nginx.txt") $(( $(cpu_ticks "$npid") - n0 ))"
+}
+
 # Latency value from wrk ("123.45us", "1.20ms", "1.01s") in milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN {
@@ -277,7 +311,7 @@ main() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 
-  local uport
+  local uport gantryd_pid="" nginx_worker_pid=""
   uport=$(free_port)
   log "upstream nginx on $HOST:$uport"
   start_upstream "$uport"
@@ -291,6 +325,7 @@ main() {
     port=$(free_port)
     log "gantryd ($GANTRYD) on $HOST:$port"
     start_gantryd "$port" "$uport"
+    gantryd_pid=${PIDS[-1]}
     check_target "gantryd" "$port"
     names+=(gantryd); ports+=("$port")
     port=$(free_port)
@@ -305,6 +340,7 @@ main() {
   port=$(free_port)
   log "nginx proxy on $HOST:$port"
   start_nginx_proxy "$port" "$uport"
+  nginx_worker_pid=$(pgrep -P "${PIDS[-1]}" | head -n 1)
   check_target "nginx" "$port"
   names+=(nginx); ports+=("$port")
 
@@ -324,6 +360,16 @@ main() {
     other[$n]=$OTHER
     read -r "rps[$n]" "p50[$n]" "p99[$n]" "errs[$n]" < <(parse_wrk "$TMP/wrk-$n.txt")
   done
+  local shared=""
+  if [[ -n "$gantryd_pid" && -n "$nginx_worker_pid" ]]; then
+    log "gantryd and nginx at the same time: $DURATION (-t1 -c$CONNECTIONS each)"
+    local gport nport
+    for i in "${!names[@]}"; do
+      [[ ${names[$i]} == gantryd ]] && gport=${ports[$i]}
+      [[ ${names[$i]} == nginx ]] && nport=${ports[$i]}
+    done
+    shared=$(run_shared "$gport" "$gantryd_pid" "$nport" "$nginx_worker_pid")
+  fi
 
   echo
   echo "nproc:   $(nproc)"
@@ -364,6 +410,16 @@ main() {
       printf "gantryd+6p/gantryd req/s ratio %.2f (six policies vs the bare proxy)\n", p / g }'
   else
     echo "gantryd/nginx, gantryd/haproxy: n/a (gantryd skipped)"
+  fi
+  if [[ -n "$shared" ]]; then
+    echo
+    echo "gantryd and nginx at the same time (pinning: server=${TASKSET_SERVER:-none}):"
+    awk -v tck="$(getconf CLK_TCK)" -v s="$shared" 'BEGIN {
+      split(s, v, " ")
+      g = v[1] / (v[2] / tck); n = v[3] / (v[4] / tck)
+      printf "gantryd %9d requests %6.2f CPU-s %7.0f req per CPU-second\n", v[1], v[2] / tck, g
+      printf "nginx   %9d requests %6.2f CPU-s %7.0f req per CPU-second\n", v[3], v[4] / tck, n
+      printf "gantryd/nginx requests per CPU-second ratio %.2f\n", g / n }'
   fi
   for n in "${names[@]}"; do
     if [[ "${other[$n]}" != "-" ]] && (( ${other[$n]} > 5 )); then
