@@ -980,6 +980,7 @@ TEST_CASE("parser: malformed messages are bad_message (400)") {
       "zz\r\nhello\r\n0\r\n\r\n",     "5 \r\nhello\r\n0\r\n\r\n", "-5\r\nhello\r\n0\r\n\r\n",
       "\r\nhello\r\n0\r\n\r\n",       "fffffffffffffffff\r\n",    "5\nhello\r\n0\r\n\r\n",
       "5;\x01\r\nhello\r\n0\r\n\r\n",
+      "0\r\nX-Trailer : v\r\n\r\n",   "0\r\nX-Trailer\t: v\r\n\r\n",
   };
   for (std::string_view chunk : bad_chunks) {
     CAPTURE(chunk);
@@ -999,6 +1000,8 @@ TEST_CASE("parser: malformed messages are bad_message (400)") {
       "HTTX/1.1 200 OK\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
       "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nServer : x\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nServer\t: x\r\n\r\n",
   };
   for (std::string_view input : responses_) check_rejected(input, errc::bad_message, responses());
 }
