@@ -15,8 +15,9 @@ constexpr char ascii_lower(char c) noexcept {
 /// Case-insensitive ASCII equality, e.g. `iequals("Content-Length", "content-length")`.
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
+  // Names are mostly spelled alike: bytes that are equal need no folding.
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    if (a[i] != b[i] && ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   return true;
 }
 
