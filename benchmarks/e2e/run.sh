@@ -6,10 +6,11 @@
 # connections; gantryd runs twice, as the bare proxy and from a YAML config
 # with six built-in policies on every exchange (gantryd+6p). wrk drives the
 # upstream directly (the ceiling) and each proxy in turn, and the script
-# prints req/s, p50 and p99 plus gantryd's ratios. Then gantryd and the nginx proxy run
-# at the same time, each under its own wrk, and the script prints what each served per
-# CPU-second it used: the cost per request, which a busy or throttled machine changes for
-# both alike (the one-at-a-time rows move by 5% and more between runs on a shared VM).
+# prints req/s, p50 and p99 plus gantryd's ratios. Then two pairs run at the same time,
+# each target under its own wrk: gantryd and the nginx proxy, gantryd+6p and gantryd; the
+# script prints what each served per CPU-second it used: the cost per request, which a busy
+# or throttled machine changes for both alike (the one-at-a-time rows move by 5% and more
+# between runs on a shared VM).
 #
 # Usage: benchmarks/e2e/run.sh          (no arguments; options are env vars)
 #   DURATION=10s      wrk duration per measured target
@@ -239,29 +240,40 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # Requests wrk completed, from its output file.
 wrk_requests() { awk '/ requests in / { print $1 }' "$1"; }
 
-# gantryd (port $1, PID $2) and the nginx proxy (port $3, worker PID $4) under load at the
-# same time, one single-threaded wrk each; prints "gantryd_requests gantryd_ticks
-# nginx_requests nginx_ticks". Pinned to one core, the two share it; unpinned, each may use
-# more, and the requests per CPU-second still compare their cost per request.
+# Two targets (names $1 and $4, ports $2 and $5, PIDs $3 and $6 of the processes that do
+# the work) under load at the same time, one single-threaded wrk each; prints "requests
+# ticks requests ticks". Pinned to one core, the two share it; unpinned, each may use more,
+# and the requests per CPU-second still compare their cost per request.
 run_shared() {
-  local gport=$1 gpid=$2 nport=$3 npid=$4
-  local secs limit g0 n0 gwrk nwrk rc=0
+  local name_a=$1 port_a=$2 pid_a=$3 name_b=$4 port_b=$5 pid_b=$6
+  local secs limit a0 b0 wrk_a wrk_b rc=0
   secs=$(duration_seconds "$DURATION")
   limit=$(( secs + 30 ))
-  g0=$(cpu_ticks "$gpid")
-  n0=$(cpu_ticks "$npid")
+  a0=$(cpu_ticks "$pid_a")
+  b0=$(cpu_ticks "$pid_b")
   pin_to "$TASKSET_CLIENT"
   timeout --kill-after=5 "$limit" "${PIN[@]}" wrk -t 1 -c "$CONNECTIONS" -d "$DURATION" \
-    "http://$HOST:$gport/" >"$TMP/wrk-shared-gantryd.txt" 2>&1 &
-  gwrk=$!
+    "http://$HOST:$port_a/" >"$TMP/wrk-shared-$name_a-$name_b-a.txt" 2>&1 &
+  wrk_a=$!
   timeout --kill-after=5 "$limit" "${PIN[@]}" wrk -t 1 -c "$CONNECTIONS" -d "$DURATION" \
-    "http://$HOST:$nport/" >"$TMP/wrk-shared-nginx.txt" 2>&1 &
-  nwrk=$!
-  wait "$gwrk" || rc=$?
-  wait "$nwrk" || rc=$?
-  (( rc == 0 )) || die "wrk failed in the shared run (exit $rc)"
-  echo "$(wrk_requests "$TMP/wrk-shared-gantryd.txt") $(( $(cpu_ticks "$gpid") - g0 ))" \
-    "$(wrk_requests "$TMP/wrk-shared-nginx.txt") $(( $(cpu_ticks "$npid") - n0 ))"
+    "http://$HOST:$port_b/" >"$TMP/wrk-shared-$name_a-$name_b-b.txt" 2>&1 &
+  wrk_b=$!
+  wait "$wrk_a" || rc=$?
+  wait "$wrk_b" || rc=$?
+  (( rc == 0 )) || die "wrk failed in the shared run of $name_a and $name_b (exit $rc)"
+  echo "$(wrk_requests "$TMP/wrk-shared-$name_a-$name_b-a.txt") $(( $(cpu_ticks "$pid_a") - a0 ))" \
+    "$(wrk_requests "$TMP/wrk-shared-$name_a-$name_b-b.txt") $(( $(cpu_ticks "$pid_b") - b0 ))"
+}
+
+# Prints what run_shared measured ($3) for targets $1 and $2, and the ratio of their
+# requests per CPU-second.
+show_shared() {
+  awk -v a="$1" -v b="$2" -v tck="$(getconf CLK_TCK)" -v s="$3" 'BEGIN {
+    split(s, v, " ")
+    ra = v[1] / (v[2] / tck); rb = v[3] / (v[4] / tck)
+    printf "%-10s %9d requests %6.2f CPU-s %7.0f req per CPU-second\n", a, v[1], v[2] / tck, ra
+    printf "%-10s %9d requests %6.2f CPU-s %7.0f req per CPU-second\n", b, v[3], v[4] / tck, rb
+    printf "%s/%s requests per CPU-second ratio %.2f\n", a, b, ra / rb }'
 }
 
 # Latency value from wrk ("123.45us", "1.20ms", "1.01s") in milliseconds.
@@ -311,7 +323,7 @@ main() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 
-  local uport gantryd_pid="" nginx_worker_pid=""
+  local uport gantryd_pid="" policies_pid="" nginx_worker_pid=""
   uport=$(free_port)
   log "upstream nginx on $HOST:$uport"
   start_upstream "$uport"
@@ -331,6 +343,7 @@ main() {
     port=$(free_port)
     log "gantryd with six policies on $HOST:$port"
     start_gantryd_policies "$port" "$uport"
+    policies_pid=${PIDS[-1]}
     check_target "gantryd-policies" "$port"
     names+=(gantryd+6p); ports+=("$port")
   else
@@ -360,15 +373,21 @@ main() {
     other[$n]=$OTHER
     read -r "rps[$n]" "p50[$n]" "p99[$n]" "errs[$n]" < <(parse_wrk "$TMP/wrk-$n.txt")
   done
-  local shared=""
+  # Pairs loaded at the same time: gantryd against nginx, and six policies against none.
+  local shared_nginx="" shared_policies="" gport="" pport="" nport=""
+  for i in "${!names[@]}"; do
+    case ${names[$i]} in
+      gantryd) gport=${ports[$i]} ;;
+      gantryd+6p) pport=${ports[$i]} ;;
+      nginx) nport=${ports[$i]} ;;
+    esac
+  done
   if [[ -n "$gantryd_pid" && -n "$nginx_worker_pid" ]]; then
     log "gantryd and nginx at the same time: $DURATION (-t1 -c$CONNECTIONS each)"
-    local gport nport
-    for i in "${!names[@]}"; do
-      [[ ${names[$i]} == gantryd ]] && gport=${ports[$i]}
-      [[ ${names[$i]} == nginx ]] && nport=${ports[$i]}
-    done
-    shared=$(run_shared "$gport" "$gantryd_pid" "$nport" "$nginx_worker_pid")
+    shared_nginx=$(run_shared gantryd "$gport" "$gantryd_pid" nginx "$nport" "$nginx_worker_pid")
+    log "gantryd+6p and gantryd at the same time: $DURATION (-t1 -c$CONNECTIONS each)"
+    shared_policies=$(run_shared gantryd+6p "$pport" "$policies_pid" \
+                                 gantryd "$gport" "$gantryd_pid")
   fi
 
   echo
@@ -411,15 +430,11 @@ main() {
   else
     echo "gantryd/nginx, gantryd/haproxy: n/a (gantryd skipped)"
   fi
-  if [[ -n "$shared" ]]; then
+  if [[ -n "$shared_nginx" ]]; then
     echo
-    echo "gantryd and nginx at the same time (pinning: server=${TASKSET_SERVER:-none}):"
-    awk -v tck="$(getconf CLK_TCK)" -v s="$shared" 'BEGIN {
-      split(s, v, " ")
-      g = v[1] / (v[2] / tck); n = v[3] / (v[4] / tck)
-      printf "gantryd %9d requests %6.2f CPU-s %7.0f req per CPU-second\n", v[1], v[2] / tck, g
-      printf "nginx   %9d requests %6.2f CPU-s %7.0f req per CPU-second\n", v[3], v[4] / tck, n
-      printf "gantryd/nginx requests per CPU-second ratio %.2f\n", g / n }'
+    echo "Two at a time, each under its own wrk -t1 (pinning: server=${TASKSET_SERVER:-none}):"
+    show_shared gantryd nginx "$shared_nginx"
+    show_shared gantryd+6p gantryd "$shared_policies"
   fi
   for n in "${names[@]}"; do
     if [[ "${other[$n]}" != "-" ]] && (( ${other[$n]} > 5 )); then
