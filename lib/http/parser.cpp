@@ -559,6 +559,10 @@ parser::result parser::parse(std::string_view input) {
   for (std::size_t i = 0; s.crlf_pending > 0 && i < input.size(); ++i, --s.crlf_pending) {
     if (input[i] != "\r\n"[2 - s.crlf_pending]) return s.fail_now(errc::bad_message);
   }
+  // Between messages no bytes means no event: the gateway looks at its empty buffer once per
+  // exchange before the upstream answers. (Within a message llhttp may still end it without
+  // new bytes, after a body piece that completed its length.)
+  if (input.empty() && !s.in_message) return {parse_event::need_more, 0};
   s.pending = parse_event::need_more;
   // llhttp restarts an open span (a field name cut by the end of the last input) at the new
   // data pointer, and a null one would lose it; an empty view may well carry a null pointer.

@@ -1277,6 +1277,27 @@ TEST_CASE("parser: an empty input with a null pointer does not lose a cut field"
   CHECK(p.request().target == "/abc");
 }
 
+TEST_CASE("parser: an empty input still ends a complete body, and is nothing between messages") {
+  parser p{parser_mode::response};
+  CHECK(p.parse({}).event == parse_event::need_more);
+  std::string_view in = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  auto r = p.parse(in);
+  REQUIRE(r.event == parse_event::head);
+  in.remove_prefix(r.consumed);
+  r = p.parse(in);
+  REQUIRE(r.event == parse_event::body);
+  CHECK(p.body() == "ok");
+  in.remove_prefix(r.consumed);
+  REQUIRE(in.empty());
+  // The last body piece used up the input; the message end comes without new bytes.
+  CHECK(p.parse(in).event == parse_event::message_end);
+  r = p.parse({});
+  CHECK(r.event == parse_event::need_more);
+  CHECK(r.consumed == 0);
+  CHECK(p.parse("HTTP/1.1 204 No Content\r\n\r\n").event == parse_event::head);
+  CHECK(p.response().status == gantry::http::status::no_content);
+}
+
 TEST_CASE("parser: errors stick") {
   parser p{parser_mode::request};
   auto r = p.parse("BAD\x01 / HTTP/1.1\r\n\r\n");
