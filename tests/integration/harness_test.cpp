@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include "support/curl.hpp"
+#include "support/deadline.hpp"
 #include "support/nginx.hpp"
 #include "support/process.hpp"
 #include "support/stub_upstream.hpp"
@@ -32,7 +33,9 @@ TEST_CASE("harness: child processes") {
     child_process child{{.argv = {"/bin/sleep", "30"}, .env = {}, .pass_fds = {}}};
     CHECK(child.running());
     CHECK(child.memory().hwm > 0);
-    CHECK(child.fd_count() == 3);  // stdin, stdout, stderr: nothing of ours leaked
+    // stdin, stdout, stderr: nothing of ours leaked. posix_spawn returns once the child is in
+    // its exec, which closes the close-on-exec descriptors a moment later: wait for that.
+    CHECK(eventually([&] { return child.fd_count() == 3; }, after(5s)));
     CHECK(child.send_signal(SIGTERM));
     auto status = child.wait(after(5s));
     REQUIRE(status);
