@@ -359,36 +359,14 @@ struct parser::impl {
   // here.
   std::size_t first_bare_lf(const char* data, std::size_t size, bool head) noexcept {
     const bool request = mode == parser_mode::request;
+    const std::size_t double_sp = head && request ? double_sp_in_start_line(data, size) : size;
+    // Only the bytes around each LF matter: the one before it (CR), the one after it (obs-fold),
+    // and whether the line between two LFs has anything but CR (the empty line ending a head).
     bool cr = after_cr;
     bool lf = after_lf;
     bool text = false;
     int line_ends = 0;
-    std::size_t i = 0;
-    // A request's start line byte by byte, for the SP rule; the rest line by line.
-    for (; head && request && line != start_line::done && i < size; ++i) {
-      const char c = data[i];
-      if (c == '\n' && line != start_line::before) {
-        line = start_line::done;
-      } else if (c == ' ') {
-        if (line == start_line::in_after_sp) return i;
-        line = start_line::in_after_sp;
-      } else if (c != '\r' && c != '\n') {
-        line = start_line::in;
-      }
-      if (c == '\n') {
-        if (!cr) return i;
-        if (head && text && ++line_ends == 2) return size;
-      } else if (c != '\r') {
-        if (lf && (c == ' ' || c == '\t')) return i;
-        text = true;
-        line_ends = 0;
-      }
-      cr = c == '\r';
-      lf = c == '\n';
-    }
-    // Only the bytes around each LF matter: the one before it (CR), the one after it (obs-fold),
-    // and whether the line between two LFs has anything but CR (the empty line ending a head).
-    while (i < size) {
+    for (std::size_t i = 0; i < size && i < double_sp;) {
       if (request && lf && (data[i] == ' ' || data[i] == '\t')) return i;
       const auto* found = static_cast<const char*>(std::memchr(data + i, '\n', size - i));
       const std::size_t end = found != nullptr ? static_cast<std::size_t>(found - data) : size;
@@ -404,11 +382,28 @@ struct parser::impl {
         lf = false;
       }
       if (found == nullptr) break;
-      if (!cr) return end;
+      if (!cr) return std::min(end, double_sp);
       if (head && text && ++line_ends == 2) break;
       cr = false;
       lf = true;
       i = end + 1;
+    }
+    return double_sp;
+  }
+
+  // Where a second SP in a row is in the request line at the start of `data`, or `size`; moves
+  // `line` on as it reads, and stops reading at the line's end.
+  std::size_t double_sp_in_start_line(const char* data, std::size_t size) noexcept {
+    for (std::size_t i = 0; i < size && line != start_line::done; ++i) {
+      const char c = data[i];
+      if (c == '\n' && line != start_line::before) {
+        line = start_line::done;
+      } else if (c == ' ') {
+        if (line == start_line::in_after_sp) return i;
+        line = start_line::in_after_sp;
+      } else if (c != '\r' && c != '\n') {
+        line = start_line::in;
+      }
     }
     return size;
   }
