@@ -793,7 +793,6 @@ bool session::prepare_upstream_head(std::string_view endpoint_name) {
   // A coding list such as "gzip, chunked" is forwarded whole: the body is re-chunked, the
   // codings under the chunking pass through untouched.
   if (!http::prepare_for_forwarding(fields, request_parser_, scratch_)) return false;
-  fields.erase("Expect");
   // Body phases may change a body's length: it then goes chunked, whatever its framing was.
   rechunk_request_ = entry_->chain.has_phase(policy::phase::request_body) &&
                      !request_parser_.chunked() && request_parser_.content_length().value_or(0) > 0;
@@ -801,23 +800,40 @@ bool session::prepare_upstream_head(std::string_view endpoint_name) {
     fields.erase("Content-Length");
     fields.add("Transfer-Encoding", "chunked");
   }
-  if (!fields.contains("Host")) fields.add("Host", endpoint_name);
 
-  // Every X-Forwarded-For line, joined, then the client: values are copied before set()
-  // because it may grow the buffer the views point into.
+  // One pass: the client's Host, and every X-Forwarded-For line joined; the fields this hop
+  // writes anew go, and so does Expect (the gateway answers it itself).
   scratch_.clear();
-  for (http::field f : fields) {
-    if (!core::iequals(f.name, "X-Forwarded-For")) continue;
-    scratch_.append(f.value);
-    scratch_.append(", ");
+  std::optional<std::string_view> host;
+  fields.erase_if([&](http::field f) {
+    switch (f.name.size()) {
+      case 4:
+        if (!host && core::iequals(f.name, "Host")) host = f.value;
+        return false;
+      case 6: return core::iequals(f.name, "Expect");
+      case 15:
+        if (!core::iequals(f.name, "X-Forwarded-For")) return false;
+        scratch_.append(f.value);
+        scratch_.append(", ");
+        return true;
+      case 16: return core::iequals(f.name, "X-Forwarded-Host");
+      case 17: return core::iequals(f.name, "X-Forwarded-Proto");
+      default: return false;
+    }
+  });
+  if (!host) {
+    fields.add("Host", endpoint_name);
+    host = endpoint_name;
   }
+  // The values are put together in scratch_ first: `host` views the fields' buffer, which
+  // adding to the fields may move.
   scratch_.append(client_address_);
-  fields.set("X-Forwarded-For", scratch_);
-  fields.set("X-Forwarded-Proto", "http");
-  if (auto host = fields.get("Host")) {
-    scratch_.assign(*host);
-    fields.set("X-Forwarded-Host", scratch_);
-  }
+  const std::size_t forwarded_for = scratch_.size();
+  scratch_.append(*host);
+  const std::string_view values{scratch_};
+  fields.add("X-Forwarded-For", values.substr(0, forwarded_for));
+  fields.add("X-Forwarded-Proto", "http");
+  fields.add("X-Forwarded-Host", values.substr(forwarded_for));
   // The client's Host is in X-Forwarded-Host; the upstream gets the route's.
   if (entry_->route != nullptr && !entry_->route->host_rewrite.empty())
     fields.set("Host", entry_->route->host_rewrite);

@@ -8,23 +8,36 @@
 namespace gantry::http {
 
 bool prepare_for_forwarding(headers& fields, const parser& parsed, std::string& scratch) {
-  // The codings are copied before the fields that hold them go.
+  connection_options options;
+  if (!options.read(fields)) return false;
+  const bool chunked = parsed.chunked();
+  const auto length = chunked ? std::nullopt : parsed.content_length();
+  char digits[24];
+  const std::string_view written{
+      digits, length ? static_cast<std::size_t>(
+                           std::to_chars(digits, digits + sizeof digits, *length).ptr - digits)
+                     : 0};
+  // One pass. A Content-Length field that says what was parsed, as it was parsed, stays where
+  // it is (most do); any other goes. The codings are copied as their fields go.
+  bool length_kept = false;
   scratch.clear();
-  if (parsed.chunked()) {
-    for (field f : fields) {
-      if (!core::iequals(f.name, "Transfer-Encoding")) continue;
+  fields.erase_if([&](field f) {
+    if (core::iequals(f.name, "Content-Length")) {
+      if (length_kept || !length || f.value != written) return true;
+      length_kept = true;
+      return false;
+    }
+    if (!options.removes(f.name)) return false;
+    if (chunked && core::iequals(f.name, "Transfer-Encoding")) {
       if (!scratch.empty()) scratch.append(", ");
       scratch.append(f.value);
     }
-  }
-  if (!remove_hop_by_hop(fields)) return false;
-  fields.erase("Content-Length");
-  if (parsed.chunked()) {
+    return true;
+  });
+  if (chunked) {
     fields.add("Transfer-Encoding", scratch.empty() ? std::string_view{"chunked"} : scratch);
-  } else if (auto length = parsed.content_length()) {
-    char digits[24];
-    auto end = std::to_chars(digits, digits + sizeof digits, *length).ptr;
-    fields.add("Content-Length", {digits, static_cast<std::size_t>(end - digits)});
+  } else if (length && !length_kept) {
+    fields.add("Content-Length", written);
   }
   return true;
 }

@@ -71,21 +71,7 @@ void headers::set(std::string_view name, std::string_view value) {
 }
 
 std::size_t headers::erase(std::string_view name) noexcept {
-  // Removing fields changes none of the others: the checked ones before a removed field stay
-  // checked, so the checked prefix only shrinks by the removed fields inside it.
-  std::size_t kept = 0;
-  std::size_t removed_checked = 0;
-  for (std::size_t i = 0; i < entries_.size(); ++i) {
-    if (core::iequals(at(i).name, name)) {
-      removed_checked += i < checked_;
-      continue;
-    }
-    entries_[kept++] = entries_[i];
-  }
-  const std::size_t removed = entries_.size() - kept;
-  entries_.resize(kept);
-  checked_ -= removed_checked;
-  return removed;
+  return erase_if([name](field f) { return core::iequals(f.name, name); });
 }
 
 headers::iterator headers::erase(iterator position) noexcept {

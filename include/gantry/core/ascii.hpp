@@ -3,7 +3,10 @@
 /// Locale-free ASCII helpers: HTTP field names and tokens are case-insensitive ASCII.
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
+#include <type_traits>
 
 namespace gantry::core {
 
@@ -12,13 +15,41 @@ constexpr char ascii_lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+namespace detail {
+constexpr bool iequals_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i] && ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
+
+// True when the `Word`-sized blocks at `a` and `b` are equal but for ASCII case.
+template <class Word>
+bool iequals_block(const char* a, const char* b) noexcept {
+  Word x;
+  Word y;
+  std::memcpy(&x, a, sizeof x);
+  std::memcpy(&y, b, sizeof y);
+  return x == y || iequals_bytes(a, b, sizeof x);
+}
+}  // namespace detail
+
 /// Case-insensitive ASCII equality, e.g. `iequals("Content-Length", "content-length")`.
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
-  // Names are mostly spelled alike: bytes that are equal need no folding.
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i] != b[i] && ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  return true;
+  const std::size_t n = a.size();
+  const char* x = a.data();
+  const char* y = b.data();
+  if (std::is_constant_evaluated() || n < 4) return detail::iequals_bytes(x, y, n);
+  // Field names are compared on every forwarded head and are mostly spelled alike: whole
+  // blocks are compared at once and only a block that differs is folded byte by byte. The
+  // last block overlaps the one before it rather than going byte by byte.
+  if (n < 8) {
+    return detail::iequals_block<std::uint32_t>(x, y) &&
+           detail::iequals_block<std::uint32_t>(x + n - 4, y + n - 4);
+  }
+  for (std::size_t i = 0; i + 8 <= n; i += 8)
+    if (!detail::iequals_block<std::uint64_t>(x + i, y + i)) return false;
+  return n % 8 == 0 || detail::iequals_block<std::uint64_t>(x + n - 8, y + n - 8);
 }
 
 namespace detail {

@@ -50,6 +50,11 @@ class headers {
   std::size_t erase(std::string_view name) noexcept;
   /// Removes the field at `position`; returns the iterator to the field after it.
   iterator erase(iterator position) noexcept;
+  /// Removes every field for which `pred(field)` is true, in one pass that keeps the order of
+  /// the others; returns how many were removed. Views of any field stay valid until the
+  /// container is next added to, `pred`'s own included.
+  template <class Predicate>
+  std::size_t erase_if(Predicate pred);
   /// Removes all fields; the buffers keep their capacity.
   void clear() noexcept;
 
@@ -130,6 +135,25 @@ class headers {
 
 inline headers::iterator headers::begin() const noexcept { return {this, 0}; }
 inline headers::iterator headers::end() const noexcept { return {this, entries_.size()}; }
+
+template <class Predicate>
+std::size_t headers::erase_if(Predicate pred) {
+  // Removing fields changes none of the others: the checked ones before a removed field stay
+  // checked, so the checked prefix only shrinks by the removed fields inside it.
+  std::size_t kept = 0;
+  std::size_t removed_checked = 0;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (pred(at(i))) {
+      removed_checked += i < checked_;
+      continue;
+    }
+    entries_[kept++] = entries_[i];
+  }
+  const std::size_t removed = entries_.size() - kept;
+  entries_.resize(kept);
+  checked_ -= removed_checked;
+  return removed;
+}
 
 /// Fills a `headers` from fragments as a streaming parser delivers them: a name may arrive in
 /// several pieces, then its value in several pieces. Used by `http::parser`.

@@ -2,6 +2,7 @@
 /// @file
 /// Connection-specific ("hop-by-hop") fields that a proxy must not forward.
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -16,6 +17,30 @@ bool is_hop_by_hop(std::string_view name) noexcept;
 /// How many distinct options the Connection fields of one message may name. Real clients
 /// name one or two; a bound keeps stripping linear in the size of the head.
 inline constexpr std::size_t max_connection_options = 32;
+
+/// The options the Connection fields of one message name (RFC 9110 7.6.1): the fields a
+/// proxy removes along with the hop-by-hop ones. It views the fields it was read from, which
+/// must not be added to while it is in use (removing fields is fine).
+class connection_options {
+ public:
+  /// Reads every Connection field of `fields`; false when they name more than
+  /// `max_connection_options` distinct options, as a message to refuse does.
+  [[nodiscard]] bool read(const headers& fields) noexcept;
+  /// True when a proxy removes the field `name`: hop-by-hop, or named by an option.
+  /// Content-Length and Host never are on an option's say-so: framing and routing are the
+  /// proxy's to decide.
+  bool removes(std::string_view name) const noexcept;
+
+ private:
+  // Only the first `count_` are ever set: nothing is zeroed, as this runs for every
+  // forwarded head.
+  struct option {
+    const char* data;
+    std::size_t size;
+  };
+  std::array<option, max_connection_options> named_;
+  std::size_t count_ = 0;
+};
 
 /// Removes the hop-by-hop fields and every field that a Connection field names, as a proxy
 /// must before forwarding a message (RFC 9110 7.6.1). Content-Length and Host are never

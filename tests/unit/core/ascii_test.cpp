@@ -15,6 +15,30 @@ TEST_CASE("iequals compares ASCII case-insensitively and only ASCII") {
   CHECK_FALSE(iequals("\xc3\x84", "\xc3\xa4"));  // Ä and ä differ: no locale folding
 }
 
+TEST_CASE("iequals agrees with a byte-by-byte comparison at every length and position") {
+  // Blocks are compared whole: a difference anywhere, in the case of a letter or in a byte
+  // that differs from another by the case bit only ('@' and '`', '[' and '{'), must count.
+  const std::string alphabet = "aZ-@`[{09\x80\xe0";
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::string a;
+    for (std::size_t i = 0; i < n; ++i) a.push_back("Content-Length:X-Forwarded-For"[i % 30]);
+    for (std::size_t at = 0; at < n; ++at) {
+      for (char c : alphabet) {
+        std::string b = a;
+        b[at] = c;
+        const bool expected = ascii_lower(a[at]) == ascii_lower(c);
+        CHECK_MESSAGE(iequals(a, b) == expected, "length ", n, " at ", at, " byte ", int(c));
+        CHECK(iequals(b, a) == expected);
+        std::string upper = b;
+        for (char& u : upper) u = (u >= 'a' && u <= 'z') ? static_cast<char>(u - 32) : u;
+        CHECK(iequals(upper, b));
+      }
+    }
+  }
+  static_assert(iequals("Transfer-Encoding", "transfer-encoding"));
+  static_assert(!iequals("Transfer-Encoding", "transfer-encodinG "));
+}
+
 TEST_CASE("trim_ows removes spaces and tabs only") {
   CHECK(trim_ows(" \t value \t") == "value");
   CHECK(trim_ows("\r\nv") == "\r\nv");

@@ -71,3 +71,23 @@ TEST_CASE("forwarding: too many Connection options refuse the message untouched"
   CHECK_FALSE(gantry::http::prepare_for_forwarding(fields, p, scratch));
   CHECK(fields.size() == 2);
 }
+
+TEST_CASE("forwarding: Content-Length stays in place when it says what was parsed") {
+  parser p = head_of("POST / HTTP/1.1\r\nContent-Length: 5\r\nHost: a\r\nX: 1\r\n\r\n");
+  auto fields = p.request().fields;
+  std::string scratch;
+  REQUIRE(gantry::http::prepare_for_forwarding(fields, p, scratch));
+  std::string order;
+  for (auto f : fields) order.append(f.name).append("=").append(f.value).append(";");
+  CHECK(order == "Content-Length=5;Host=a;X=1;");
+}
+
+TEST_CASE("forwarding: a Content-Length written otherwise is written anew") {
+  parser p = head_of("POST / HTTP/1.1\r\ncontent-length: 005\r\nHost: a\r\n\r\n");
+  auto fields = p.request().fields;
+  std::string scratch;
+  REQUIRE(gantry::http::prepare_for_forwarding(fields, p, scratch));
+  CHECK(fields.count("Content-Length") == 1);
+  CHECK(fields.get("Content-Length") == "5");
+  CHECK((*fields.begin()).name == "Host");
+}

@@ -74,3 +74,29 @@ TEST_CASE("is_hop_by_hop knows the RFC 9110 list, case-insensitively") {
   CHECK_FALSE(gantry::http::is_hop_by_hop("Trailer"));
   CHECK_FALSE(gantry::http::is_hop_by_hop("Content-Length"));
 }
+
+TEST_CASE("connection_options: what a proxy removes, hop-by-hop or named") {
+  headers h;
+  h.add("Connection", "keep-alive, X-A");
+  h.add("connection", "x-b, Host");
+  gantry::http::connection_options options;
+  REQUIRE(options.read(h));
+  CHECK(options.removes("X-A"));
+  CHECK(options.removes("X-B"));
+  CHECK(options.removes("keep-alive"));
+  CHECK(options.removes("TE"));
+  CHECK_FALSE(options.removes("Host"));
+  CHECK_FALSE(options.removes("Content-Length"));
+  CHECK_FALSE(options.removes("X-C"));
+
+  SUBCASE("options naming hop-by-hop fields do not count against the limit") {
+    std::string many = "x-only";
+    for (std::size_t i = 0; i < 2 * gantry::http::max_connection_options; ++i)
+      many.append(", Keep-Alive, upgrade");
+    headers k;
+    k.add("Connection", many);
+    REQUIRE(options.read(k));
+    CHECK(options.removes("X-Only"));
+    CHECK_FALSE(options.removes("X-A"));  // read anew: nothing of the first message is left
+  }
+}
