@@ -810,15 +810,19 @@ bool session::prepare_upstream_head(std::string_view endpoint_name) {
       case 4:
         if (!host && core::iequals(f.name, "Host")) host = f.value;
         return false;
-      case 6: return core::iequals(f.name, "Expect");
+      case 6:
+        return core::iequals(f.name, "Expect");
       case 15:
         if (!core::iequals(f.name, "X-Forwarded-For")) return false;
         scratch_.append(f.value);
         scratch_.append(", ");
         return true;
-      case 16: return core::iequals(f.name, "X-Forwarded-Host");
-      case 17: return core::iequals(f.name, "X-Forwarded-Proto");
-      default: return false;
+      case 16:
+        return core::iequals(f.name, "X-Forwarded-Host");
+      case 17:
+        return core::iequals(f.name, "X-Forwarded-Proto");
+      default:
+        return false;
     }
   });
   if (!host) {

@@ -1,6 +1,7 @@
 #include "gantry/http/headers.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -136,6 +137,13 @@ void header_builder::begin_value(std::string_view fragment) {
 void header_builder::append_value(std::string_view fragment) {
   target.storage_.append(fragment);
   target.entries_.back().value_length += static_cast<std::uint32_t>(fragment.size());
+}
+
+void header_builder::continue_value(std::size_t offset, std::size_t length) noexcept {
+  headers::entry& e = target.entries_.back();
+  std::memmove(target.storage_.data() + e.value_offset + e.value_length,
+               target.storage_.data() + offset, length);
+  e.value_length += static_cast<std::uint32_t>(length);
 }
 
 void header_builder::end_value() noexcept {

@@ -73,7 +73,18 @@ struct parser::impl {
   // The last message ended the connection: anything but stray line breaks after it is an error.
   bool closed = false;
   std::optional<std::uint64_t> content_length;
-  std::size_t header_bytes = 0;
+  // The head's fields are not read through llhttp's span callbacks (three calls per field,
+  // each copying its piece) but marked in a copy of the head's bytes once llhttp has accepted
+  // them (`read_head`); the trailer section, rare, still comes through the callbacks.
+  bool in_start_line = true;       // the head's first line not yet read
+  std::size_t line_begin = 0;      // where the first line not yet read begins in the copy
+  bool value_open = false;         // the last field's value may go on in an obs-fold line
+  bool transfer_encoding = false;  // the head has a Transfer-Encoding field
+  // Bytes counted against `limits.max_header_section`: in the head, each field line but its
+  // colon and line end (so the whitespace around values counts: the copy of the head stays
+  // bounded), and a response's reason phrase; in the trailer section, names and values.
+  std::size_t head_bytes = 0;
+  std::size_t trailer_bytes = 0;
   std::uint64_t body_bytes = 0;
   // Bytes of the current chunk's data not yet seen, and how many of the CRLF that must follow
   // it are still to be checked.
@@ -83,10 +94,6 @@ struct parser::impl {
   // may be split across inputs.
   bool after_cr = false;
   bool after_lf = false;
-  // Where a request's start line stands, for the scan that refuses a second SP in a row:
-  // not begun (empty lines may come first), begun (the last byte seen was SP or not), done.
-  enum class start_line : std::uint8_t { before, in, in_after_sp, done };
-  start_line line = start_line::before;
   // Where the chunked framing (the bytes around chunk data) stands: in a chunk-size line
   // (`chunk_line_bytes` of it seen, `chunk_size_nonzero` once a digit other than 0 came),
   // in the CRLF after chunk data, or past the last chunk.
@@ -101,7 +108,8 @@ struct parser::impl {
   std::uint8_t version_length = 0;
 
   impl(parser_mode m, parser_limits l) : mode{m}, limits{l} {
-    llhttp_init(&llhttp, m == parser_mode::request ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
+    llhttp_init(&llhttp, m == parser_mode::request ? HTTP_REQUEST : HTTP_RESPONSE,
+                &settings(false));
     llhttp.data = this;
   }
 
@@ -112,15 +120,14 @@ struct parser::impl {
     return HPE_USER;
   }
 
-  headers& current_fields() noexcept {
-    if (in_trailers) return trailers;
+  headers& head_fields() noexcept {
     return mode == parser_mode::request ? request.fields : response.fields;
   }
 
-  // Counts name and value bytes against the header-section limit.
-  bool charge(std::size_t length) noexcept {
-    header_bytes += length;
-    return header_bytes <= limits.max_header_section;
+  // Counts trailer name and value bytes against the header-section limit.
+  bool charge_trailer(std::size_t length) noexcept {
+    trailer_bytes += length;
+    return trailer_bytes <= limits.max_header_section;
   }
 
   static int on_message_begin(llhttp_t* p) {
@@ -135,7 +142,13 @@ struct parser::impl {
     self.chunked = false;
     self.until_close = false;
     self.content_length.reset();
-    self.header_bytes = 0;
+    self.in_start_line = true;
+    self.line_begin = 0;
+    self.value_open = false;
+    self.transfer_encoding = false;
+    self.head_bytes = 0;
+    self.trailer_bytes = 0;
+    p->settings = const_cast<llhttp_settings_t*>(&settings(false));
     self.body_bytes = 0;
     self.chunk_remaining = 0;
     self.crlf_pending = 0;
@@ -176,7 +189,9 @@ struct parser::impl {
 
   static int on_status(llhttp_t* p, const char* at, std::size_t length) {
     impl& self = of(p);
-    if (!self.charge(length)) return self.fail(errc::header_section_too_large);
+    self.head_bytes += length;
+    if (self.head_bytes > self.limits.max_header_section)
+      return self.fail(errc::header_section_too_large);
     // llhttp 8 takes any byte but CR and LF; RFC 9112 4 allows HTAB, SP, VCHAR and obs-text.
     for (std::size_t i = 0; i < length; ++i) {
       auto c = static_cast<unsigned char>(at[i]);
@@ -186,12 +201,13 @@ struct parser::impl {
     return 0;
   }
 
+  // The trailer section's fields, in fragments.
   static int on_header_field(llhttp_t* p, const char* at, std::size_t length) {
     impl& self = of(p);
-    if (!self.charge(length)) return self.fail(errc::header_section_too_large);
+    if (!self.charge_trailer(length)) return self.fail(errc::header_section_too_large);
     // No SP or HTAB before the colon (RFC 9112 5.1): strict llhttp refuses both, in heads and
     // trailers, requests and responses (the parser tests hold it to that).
-    header_builder builder{self.current_fields()};
+    header_builder builder{self.trailers};
     if (self.last == span::field) {
       builder.append_name({at, length});
       self.name_length += length;
@@ -209,8 +225,8 @@ struct parser::impl {
     impl& self = of(p);
     // llhttp reports ": value" as a field with an empty name; a field name is a token.
     if (self.last == span::none || self.name_length == 0) return self.fail(errc::bad_message);
-    if (!self.charge(length)) return self.fail(errc::header_section_too_large);
-    header_builder builder{self.current_fields()};
+    if (!self.charge_trailer(length)) return self.fail(errc::header_section_too_large);
+    header_builder builder{self.trailers};
     if (self.last == span::value) {
       builder.append_value({at, length});
     } else {
@@ -223,7 +239,7 @@ struct parser::impl {
   static int on_header_value_complete(llhttp_t* p) {
     impl& self = of(p);
     if (self.last == span::none || self.name_length == 0) return self.fail(errc::bad_message);
-    header_builder{self.current_fields()}.end_value();
+    header_builder{self.trailers}.end_value();
     self.last = span::none;
     return 0;
   }
@@ -232,11 +248,6 @@ struct parser::impl {
     impl& self = of(p);
     if (p->http_major != 1 || p->http_minor > 1) return self.fail(errc::unsupported_version);
     http::version v{p->http_major, p->http_minor};
-    const headers& fields =
-        self.mode == parser_mode::request ? self.request.fields : self.response.fields;
-    for (field f : fields)
-      if (core::iequals(f.name, "Transfer-Encoding") && !valid_transfer_codings(f.value))
-        return self.fail(errc::bad_message);
     bool skip_body = false;
     if (self.mode == parser_mode::request) {
       self.request.method = static_cast<http::method>(p->method);
@@ -248,6 +259,13 @@ struct parser::impl {
       // HTTP/1.0 has no transfer codings: its framing is faulty (RFC 9112 6.1), and a peer
       // that reads it by Content-Length or the close would see another message boundary.
       if ((p->flags & F_TRANSFER_ENCODING) != 0 && p->http_minor == 0)
+        return self.fail(errc::bad_message);
+      // A CONNECT request has no content (RFC 9110 9.3.6): llhttp takes what follows its head
+      // for the tunnel whatever its framing says, where a peer that honours the framing
+      // would read a body first.
+      if (p->method == HTTP_CONNECT &&
+          ((p->flags & F_TRANSFER_ENCODING) != 0 ||
+           ((p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > 0)))
         return self.fail(errc::bad_message);
     } else {
       if (p->status_code < 100) return self.fail(errc::bad_message);
@@ -271,8 +289,7 @@ struct parser::impl {
     self.keep_alive = llhttp_should_keep_alive(p) != 0;
     self.in_trailers = true;
     self.last = span::none;
-    // The trailer section gets a byte budget of its own.
-    self.header_bytes = 0;
+    p->settings = const_cast<llhttp_settings_t*>(&settings(true));
     if (skip_body) {
       // Returning 1 tells llhttp there is no body; the head is reported when the message end
       // (which follows at once) pauses the parser.
@@ -316,94 +333,198 @@ struct parser::impl {
     self.keep_alive = llhttp_should_keep_alive(p) != 0;
     self.closed = !self.keep_alive && p->upgrade == 0;
     self.in_message = false;
-    self.line = start_line::before;
     self.pending = parse_event::message_end;
     return HPE_PAUSED;
   }
 
-  static const llhttp_settings_t& settings() noexcept {
-    static const llhttp_settings_t instance = [] {
+  // The callbacks for a head, or (with the field callbacks) for what follows it.
+  static const llhttp_settings_t& settings(bool trailer_fields) noexcept {
+    static const auto make = [](bool fields) {
       llhttp_settings_t s;
       llhttp_settings_init(&s);
       s.on_message_begin = on_message_begin;
       s.on_url = on_url;
       s.on_version = on_version;
       s.on_status = on_status;
-      s.on_header_field = on_header_field;
-      s.on_header_value = on_header_value;
-      s.on_header_value_complete = on_header_value_complete;
+      if (fields) {
+        s.on_header_field = on_header_field;
+        s.on_header_value = on_header_value;
+        s.on_header_value_complete = on_header_value_complete;
+      }
       s.on_headers_complete = on_headers_complete;
       s.on_chunk_header = on_chunk_header;
       s.on_body = on_body;
       s.on_message_complete = on_message_complete;
       return s;
-    }();
-    return instance;
+    };
+    static const llhttp_settings_t head = make(false);
+    static const llhttp_settings_t rest = make(true);
+    return trailer_fields ? rest : head;
   }
 
-  // Where the first LF without a CR before it is among the framing bytes at the start of
-  // `data`, or `size` when there is none. llhttp 8 takes a bare LF after the start line and
-  // as the empty line that ends a head or a trailer section; RFC 9112 2.2 lets a recipient do
-  // so, but a peer that does not would see the message differently (issue 4 refuses bare LF
-  // line ends). In a head, the scan stops at the first empty line after other bytes: the end
-  // of the head at the latest.
+  // Checks the line breaks at the start of the `size` bytes at `data`, between messages;
+  // `from` is set past them. Each must be a CRLF.
+  bool skip_line_breaks(const char* data, std::size_t size, std::size_t& from) noexcept {
+    bool cr = after_cr;
+    for (; from < size && (data[from] == '\r' || data[from] == '\n'); ++from) {
+      if ((data[from] == '\n') != cr) return fail_bool(errc::bad_message);
+      cr = data[from] == '\r';
+    }
+    return from == size || !cr || fail_bool(errc::bad_message);
+  }
+
+  // Reads the fields in `bytes` of the head, which llhttp has just accepted, copying them to
+  // the head's fields first; `complete`: they end the head. False, with `failure` set, when
+  // the head goes over a limit or is refused.
   //
-  // In a request, two more things count as well: the whitespace that starts an obs-fold line
-  // (in the head, and in the trailer section after a chunked body), and a second SP in a row
-  // in the request line. llhttp unfolds obs-fold and reads "GET  /a  HTTP/1.1" as
-  // "GET /a HTTP/1.1", as RFC 9112 5.2 and 3 let a server do, but issue 4 refuses both: a
-  // peer that takes the folded line for a field of its own reads another head, and one that
-  // splits the request line at each SP reads another target. (Among a chunked body's framing
-  // bytes, SP or HTAB at the start of a chunk line is malformed as well.) In a head, every
-  // byte scanned is consumed unless the head is refused, so the start-line state can move on
-  // here.
-  std::size_t first_bare_lf(const char* data, std::size_t size, bool head) noexcept {
+  // Refused here rather than by llhttp: a bare LF, which llhttp 8 takes after the start line
+  // and as the empty line that ends a head (RFC 9112 2.2 lets a recipient do so, but a peer
+  // that does not would see the message differently); and in a request, obs-fold and a second
+  // SP in a row in the request line, which llhttp reads as RFC 9112 5.2 and 3 let a server do
+  // (unfolded; "GET  /a  HTTP/1.1" as "GET /a HTTP/1.1"): a peer that takes the folded line
+  // for a field of its own reads another head, and one that splits the request line at each
+  // SP reads another target. llhttp never reads past a head's end before this runs: it
+  // pauses there, so a refused head ends the parse before anything after it is seen.
+  bool read_head(std::string_view bytes, bool complete) {
+    header_builder b{head_fields()};
+    b.append_raw(bytes);
+    const std::string_view raw = b.raw();
+    for (;;) {
+      const auto* found = static_cast<const char*>(
+          std::memchr(raw.data() + line_begin, '\n', raw.size() - line_begin));
+      if (found == nullptr) break;
+      const auto lf = static_cast<std::size_t>(found - raw.data());
+      if (lf == line_begin || raw[lf - 1] != '\r') return fail_bool(errc::bad_message);
+      if (!read_line(b, line_begin, lf - 1)) return false;
+      line_begin = lf + 1;
+    }
+    if (complete) {
+      end_field(b);
+      return true;
+    }
+    return partial_line_fits(raw);
+  }
+
+  // Reads the head line [begin, cr) of the copy.
+  bool read_line(header_builder& b, std::size_t begin, std::size_t cr) {
+    const std::string_view raw = b.raw();
     const bool request = mode == parser_mode::request;
-    const std::size_t double_sp = head && request ? double_sp_in_start_line(data, size) : size;
-    // Only the bytes around each LF matter: the one before it (CR), the one after it (obs-fold),
-    // and whether the line between two LFs has anything but CR (the empty line ending a head).
+    if (in_start_line) {
+      in_start_line = false;
+      if (request)
+        for (std::size_t i = begin + 1; i < cr; ++i)
+          if (raw[i] == ' ' && raw[i - 1] == ' ') return fail_bool(errc::bad_message);
+      return true;
+    }
+    if (cr == begin) {  // the empty line that ends the head
+      end_field(b);
+      return true;
+    }
+    if (raw[begin] == ' ' || raw[begin] == '\t') {
+      // obs-fold: in a response, unfolded, its whitespace kept unless the value is still
+      // empty (llhttp reads it so).
+      if (request || !value_open) return fail_bool(errc::bad_message);
+      const std::size_t from = continuation_start(b, begin, cr);
+      b.continue_value(from, cr - from);
+      return charge_head(cr - begin);
+    }
+    end_field(b);
+    if (b.target.size() >= limits.max_field_count) return fail_bool(errc::too_many_fields);
+    // llhttp has read the line: a token, a colon (it reports ": v" as a nameless field).
+    std::size_t colon = begin;
+    while (colon < cr && raw[colon] != ':') ++colon;
+    if (colon == begin || colon == cr) return fail_bool(errc::bad_message);
+    std::size_t value = colon + 1;
+    while (value < cr && (raw[value] == ' ' || raw[value] == '\t')) ++value;
+    b.add_raw_field(begin, colon - begin, value, cr - value);
+    const std::string_view name = raw.substr(begin, colon - begin);
+    transfer_encoding = transfer_encoding || core::iequals(name, "Transfer-Encoding");
+    value_open = true;
+    return charge_head(cr - begin - 1);
+  }
+
+  // Where the text of the obs-fold line [begin, end) starts: at once, or after its whitespace
+  // when the value so far is empty.
+  static std::size_t continuation_start(const header_builder& b, std::size_t begin,
+                                        std::size_t end) noexcept {
+    if (!b.target.empty() && !b.last().value.empty()) return begin;
+    const std::string_view raw = b.raw();
+    while (begin < end && (raw[begin] == ' ' || raw[begin] == '\t')) ++begin;
+    return begin;
+  }
+
+  void end_field(header_builder& b) noexcept {
+    if (value_open) b.end_value();
+    value_open = false;
+  }
+
+  // Whether the line llhttp is still reading, counted as far as it goes, keeps the head
+  // within its limits: a head must not grow without bound before its first line break.
+  bool partial_line_fits(std::string_view raw) {
+    const std::size_t begin = line_begin;
+    if (in_start_line) {
+      return mode == parser_mode::response ||
+             raw.substr(begin).find("  ") == std::string_view::npos || fail_bool(errc::bad_message);
+    }
+    std::size_t end = raw.size();
+    if (end > begin && raw[end - 1] == '\r') --end;
+    if (end == begin) return true;
+    if (raw[begin] == ' ' || raw[begin] == '\t') {
+      if (mode == parser_mode::request) return fail_bool(errc::bad_message);
+      return fits(end - begin);
+    }
+    if (head_fields().size() >= limits.max_field_count) return fail_bool(errc::too_many_fields);
+    const std::size_t colon = raw.find(':', begin);
+    if (colon >= end) return fits(end - begin);
+    if (colon == begin) return fail_bool(errc::bad_message);
+    return fits(end - begin - 1);
+  }
+
+  bool charge_head(std::size_t length) noexcept {
+    head_bytes += length;
+    return head_bytes <= limits.max_header_section || fail_bool(errc::header_section_too_large);
+  }
+  bool fits(std::size_t more) noexcept {
+    return head_bytes + more <= limits.max_header_section ||
+           fail_bool(errc::header_section_too_large);
+  }
+  bool fail_bool(errc e) noexcept {
+    failure = e;
+    return false;
+  }
+
+  // llhttp looks only for a final "chunked"; every coding must be well formed.
+  bool transfer_codings_valid() noexcept {
+    if (!transfer_encoding) return true;
+    for (field f : head_fields())
+      if (core::iequals(f.name, "Transfer-Encoding") && !valid_transfer_codings(f.value))
+        return false;
+    return true;
+  }
+
+  // Where the first LF without a CR before it is among the chunked framing bytes at the
+  // start of `data` (chunk lines, the CRLF after chunk data, the trailer section), or `size`
+  // when there is none: as in a head (`read_head`), llhttp takes a bare LF where a peer may
+  // not. In a request, so is the whitespace that starts an obs-fold line in the trailer
+  // section, or a chunk line (where it is malformed anyway).
+  std::size_t first_bare_lf(const char* data, std::size_t size) noexcept {
+    const bool request = mode == parser_mode::request;
+    // Only the bytes around each LF matter: the one before it (CR) and the one after it.
     bool cr = after_cr;
     bool lf = after_lf;
-    bool text = false;
-    int line_ends = 0;
-    for (std::size_t i = 0; i < size && i < double_sp;) {
+    for (std::size_t i = 0; i < size;) {
       if (request && lf && (data[i] == ' ' || data[i] == '\t')) return i;
       const auto* found = static_cast<const char*>(std::memchr(data + i, '\n', size - i));
       const std::size_t end = found != nullptr ? static_cast<std::size_t>(found - data) : size;
       if (end > i) {
-        for (std::size_t j = i; j < end; ++j) {
-          if (data[j] != '\r') {
-            text = true;
-            line_ends = 0;
-            break;
-          }
-        }
         cr = data[end - 1] == '\r';
         lf = false;
       }
       if (found == nullptr) break;
-      if (!cr) return std::min(end, double_sp);
-      if (head && text && ++line_ends == 2) break;
+      if (!cr) return end;
       cr = false;
       lf = true;
       i = end + 1;
-    }
-    return double_sp;
-  }
-
-  // Where a second SP in a row is in the request line at the start of `data`, or `size`; moves
-  // `line` on as it reads, and stops reading at the line's end.
-  std::size_t double_sp_in_start_line(const char* data, std::size_t size) noexcept {
-    for (std::size_t i = 0; i < size && line != start_line::done; ++i) {
-      const char c = data[i];
-      if (c == '\n' && line != start_line::before) {
-        line = start_line::done;
-      } else if (c == ' ') {
-        if (line == start_line::in_after_sp) return i;
-        line = start_line::in_after_sp;
-      } else if (c != '\r' && c != '\n') {
-        line = start_line::in;
-      }
     }
     return size;
   }
@@ -564,24 +685,28 @@ parser::result parser::parse(std::string_view input) {
   static constexpr char no_data = 0;
   const char* data = input.data() != nullptr ? input.data() : &no_data;
   std::size_t size = input.size();
-  // llhttp pauses at the end of a head, so in a head it reads head bytes only: show it those
-  // before the first bare LF, which is then an error at its place whatever the split.
-  bool cut = false;
   const bool in_head = !(s.in_message && s.head_reported);
-  if (in_head) {
-    std::size_t lf = s.first_bare_lf(data, size, true);
-    cut = lf < size;
-    size = lf;
-  }
   const bool in_chunked_body = !in_head && s.chunked;
+  // Between messages llhttp skips any CR and LF; where a message begins, after them.
+  std::size_t from = 0;
+  if (!s.in_message && !s.skip_line_breaks(data, size, from)) return s.fail_now(s.failure);
   auto code = llhttp_execute(&s.llhttp, data, size);
   result r = s.conclude(code, data, size);
-  if (cut && r.event == parse_event::need_more) return s.fail_now(errc::bad_message);
+  if (in_head && s.in_message && s.scanning == impl::line_part::none && r.consumed >= from &&
+      (r.event == parse_event::need_more || r.event == parse_event::head ||
+       r.event == parse_event::error)) {
+    // The head bytes llhttp accepted (it pauses at a head's end), unless its method is one
+    // llhttp does not know. Those before an error too: what is refused here comes first, as
+    // it would had llhttp been shown only the bytes before it, whatever the split.
+    const bool head = r.event == parse_event::head;
+    if (!s.read_head({data + from, r.consumed - from}, head)) return s.fail_now(s.failure);
+    if (head && !s.transfer_codings_valid()) return s.fail_now(errc::bad_message);
+  }
   if (in_chunked_body && r.event != parse_event::error) {
     // Chunk lines and trailers: everything consumed but a body piece, which ends the call.
     std::size_t framing =
         r.event == parse_event::body ? static_cast<std::size_t>(s.body.data() - data) : r.consumed;
-    if (s.first_bare_lf(data, framing, false) < framing) return s.fail_now(errc::bad_message);
+    if (s.first_bare_lf(data, framing) < framing) return s.fail_now(errc::bad_message);
     if (!s.follow_chunk_framing(data, framing)) return s.fail_now(errc::bad_message);
   }
   if (r.event == parse_event::body) {

@@ -6,30 +6,57 @@
 namespace gantry::http {
 namespace {
 
-void append_version(version v, std::string& out) {
-  out.append("HTTP/");
-  out.push_back(static_cast<char>('0' + v.major));
-  out.push_back('.');
-  out.push_back(static_cast<char>('0' + v.minor));
+// Heads are written for every proxied message: each is sized once, then filled with plain
+// copies, rather than grown piece by piece.
+
+// Makes room for `n` more bytes at the end of `out`; returns where they start.
+char* grow(std::string& out, std::size_t n) {
+  const std::size_t at = out.size();
+  out.resize(at + n);
+  return out.data() + at;
 }
 
-// Sized once and filled with plain copies: heads are written for every proxied message.
-void append_fields(const headers& fields, std::string& out) {
+char* put(char* p, std::string_view s) noexcept {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+// "HTTP/1.1"
+char* put_version(char* p, version v) noexcept {
+  p = put(p, "HTTP/");
+  *p++ = static_cast<char>('0' + v.major);
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + v.minor);
+  return p;
+}
+constexpr std::size_t version_size = 8;
+
+std::size_t fields_size(const headers& fields) noexcept {
   std::size_t size = 0;
   for (field f : fields) size += f.name.size() + f.value.size() + 4;
-  std::size_t at = out.size();
-  out.resize(at + size);
-  char* p = out.data() + at;
+  return size;
+}
+
+// Each field, then the empty line.
+char* put_fields(char* p, const headers& fields) noexcept {
   for (field f : fields) {
-    std::memcpy(p, f.name.data(), f.name.size());
-    p += f.name.size();
+    p = put(p, f.name);
     *p++ = ':';
     *p++ = ' ';
-    std::memcpy(p, f.value.data(), f.value.size());
-    p += f.value.size();
+    p = put(p, f.value);
     *p++ = '\r';
     *p++ = '\n';
   }
+  return put(p, "\r\n");
+}
+
+std::string_view decimal(std::uint64_t n, char (&digits)[24]) noexcept {
+  const char* end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  return {digits, static_cast<std::size_t>(end - digits)};
+}
+
+void append_fields(const headers& fields, std::string& out) {
+  put_fields(grow(out, fields_size(fields) + 2), fields);
 }
 
 void append_number(std::uint64_t n, std::string& out, int base = 10) {
@@ -41,25 +68,32 @@ void append_number(std::uint64_t n, std::string& out, int base = 10) {
 }  // namespace
 
 void serialize_head(const request& req, std::string& out) {
-  out.append(to_string(req.method));
-  out.push_back(' ');
-  out.append(req.target);
-  out.push_back(' ');
-  append_version(req.version, out);
-  out.append("\r\n");
-  append_fields(req.fields, out);
-  out.append("\r\n");
+  const std::string_view method = to_string(req.method);
+  char* p =
+      grow(out, method.size() + req.target.size() + version_size + 4 + fields_size(req.fields) + 2);
+  p = put(p, method);
+  *p++ = ' ';
+  p = put(p, req.target);
+  *p++ = ' ';
+  p = put_version(p, req.version);
+  p = put(p, "\r\n");
+  put_fields(p, req.fields);
 }
 
 void serialize_head(const response& res, std::string& out) {
-  append_version(res.version, out);
-  out.push_back(' ');
-  append_number(static_cast<std::uint64_t>(res.status), out);
-  out.push_back(' ');
-  out.append(res.reason.empty() ? reason_phrase(res.status) : std::string_view{res.reason});
-  out.append("\r\n");
-  append_fields(res.fields, out);
-  out.append("\r\n");
+  char digits[24];
+  const std::string_view status = decimal(static_cast<unsigned>(res.status), digits);
+  const std::string_view reason =
+      res.reason.empty() ? reason_phrase(res.status) : std::string_view{res.reason};
+  char* p =
+      grow(out, version_size + status.size() + reason.size() + 4 + fields_size(res.fields) + 2);
+  p = put_version(p, res.version);
+  *p++ = ' ';
+  p = put(p, status);
+  *p++ = ' ';
+  p = put(p, reason);
+  p = put(p, "\r\n");
+  put_fields(p, res.fields);
 }
 
 void serialize_chunk_size(std::size_t size, std::string& out) {
@@ -70,7 +104,6 @@ void serialize_chunk_size(std::size_t size, std::string& out) {
 void serialize_last_chunk(const headers& trailers, std::string& out) {
   out.append("0\r\n");
   append_fields(trailers, out);
-  out.append("\r\n");
 }
 
 void serialize_response(response res, std::string_view body, std::string& out) {

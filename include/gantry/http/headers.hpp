@@ -155,8 +155,14 @@ std::size_t headers::erase_if(Predicate pred) {
   return removed;
 }
 
-/// Fills a `headers` from fragments as a streaming parser delivers them: a name may arrive in
-/// several pieces, then its value in several pieces. Used by `http::parser`.
+/// Fills a `headers` as a streaming parser reads a message, in either of two ways. Used by
+/// `http::parser`.
+///
+/// From fragments: a name may arrive in several pieces, then its value in several pieces.
+///
+/// From the raw bytes of a head: they are copied in as they are, and fields are then marked
+/// in them by offset, with no copy per field. Only for an empty `headers`, before any field
+/// is added another way.
 struct header_builder {
   explicit header_builder(headers& h) noexcept : target{h} {}
   /// Starts a new field whose name is `fragment` so far.
@@ -167,6 +173,24 @@ struct header_builder {
   void append_value(std::string_view fragment);
   /// Ends the current value, dropping trailing whitespace.
   void end_value() noexcept;
+
+  /// Appends raw bytes of the head.
+  void append_raw(std::string_view bytes) { target.storage_.append(bytes); }
+  /// The raw bytes so far.
+  std::string_view raw() const noexcept { return target.storage_; }
+  /// The field added last; there must be one.
+  field last() const noexcept { return target.at(target.size() - 1); }
+  /// Adds a field whose name and value are the raw bytes at these offsets.
+  void add_raw_field(std::size_t name_offset, std::size_t name_length, std::size_t value_offset,
+                     std::size_t value_length) {
+    if (target.checked_ == target.entries_.size()) ++target.checked_;
+    target.entries_.push_back(
+        {static_cast<std::uint32_t>(name_offset), static_cast<std::uint32_t>(name_length),
+         static_cast<std::uint32_t>(value_offset), static_cast<std::uint32_t>(value_length)});
+  }
+  /// Moves the `length` raw bytes at `offset`, which lie after the last field's value, to
+  /// that value's end (an obs-fold line, unfolded).
+  void continue_value(std::size_t offset, std::size_t length) noexcept;
 
   headers& target;
 };

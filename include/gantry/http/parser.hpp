@@ -21,8 +21,9 @@ namespace gantry::http {
 /// 8 KiB request lines and Envoy 60 KiB of headers and 100 fields.
 struct parser_limits {
   std::size_t max_target_length = 8 * 1024;    // 414 past this
-  std::size_t max_header_section = 64 * 1024;  // 431 past this, names + values (+ reason);
-                                               // trailers get a budget of their own
+  std::size_t max_header_section = 64 * 1024;  // 431 past this: names and values with the
+                                               // whitespace around them (+ reason); trailers
+                                               // get a budget of their own
   std::size_t max_field_count = 100;           // 431 past this
   std::uint64_t max_body_size = std::numeric_limits<std::uint64_t>::max();  // 413 past this
   std::size_t max_chunk_line = 4 * 1024;  // 400 past this: a chunk-size line with its
@@ -65,7 +66,8 @@ enum class parser_mode : std::uint8_t { request, response };
 /// Lenient modes of llhttp are never enabled: what RFC 9112 forbids is an error here. The
 /// parser itself also rejects what llhttp accepts unless built with LLHTTP_STRICT_MODE:
 /// whitespace in field names, chunk data not followed by CRLF, controls in the target. It
-/// also refuses bare LF line ends; in requests, obs-fold (responses have it unfolded) and
+/// also refuses bare LF line ends, bare CR between messages; in requests, obs-fold (responses
+/// have it unfolded) and
 /// more than one SP between the parts of the request line; and it bounds chunk extensions
 /// (`parser_limits::max_chunk_line`).
 class parser {

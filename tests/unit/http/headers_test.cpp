@@ -150,6 +150,27 @@ TEST_CASE("headers: header_builder assembles fields from fragments") {
   CHECK(names == std::vector<std::string>{"Content-Type", "Empty", "Blank", "Inner"});
 }
 
+TEST_CASE("headers: header_builder marks fields in a head's raw bytes") {
+  headers h;
+  gantry::http::header_builder b{h};
+  b.append_raw("GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one \r\n  two\r\n");
+  b.add_raw_field(16, 4, 22, 1);
+  CHECK(b.last().name == "Host");
+  b.add_raw_field(25, 8, 35, 4);  // "one " as the parser reads it, before the fold
+  b.continue_value(41, 5);        // "  two"
+  b.end_value();
+  REQUIRE(h.size() == 2);
+  CHECK(h.get("host") == "a");
+  CHECK(h.get("X-Folded") == "one   two");
+  CHECK(h.writable());
+  // Added fields go after the raw bytes and leave the marked ones alone.
+  h.add("Via", "gantry");
+  h.set("Host", "b");
+  CHECK(h.get("Host") == "b");
+  CHECK(h.get("X-Folded") == "one   two");
+  CHECK(h.get("Via") == "gantry");
+}
+
 TEST_CASE("headers: writable() finds any field that could not be written as it is") {
   headers h;
   CHECK(h.writable());

@@ -769,6 +769,16 @@ TEST_CASE("parser: CONNECT switches to a tunnel after its head") {
   CHECK(t.upgraded);
   CHECK(t.after_upgrade == tls);
   CHECK(t.events.back() == "upgrade@" + std::to_string(head.size()));
+
+  SUBCASE("a CONNECT that announces content is bad_message: its framing and the tunnel clash") {
+    check_rejected("CONNECT a:443 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", errc::bad_message);
+    check_rejected("CONNECT a:443 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                   errc::bad_message);
+    transcript zero =
+        check_every_split("CONNECT a:443 HTTP/1.1\r\nContent-Length: 0\r\n\r\n\x16\x03");
+    CHECK_FALSE(zero.error);
+    CHECK(zero.upgraded);
+  }
 }
 
 TEST_CASE("parser: 101 Switching Protocols ends the HTTP part of a response stream") {
@@ -805,13 +815,13 @@ TEST_CASE("parser: request target limit") {
   }
 }
 
-TEST_CASE("parser: header section limit counts names and values") {
+TEST_CASE("parser: header section limit counts names and values with their whitespace") {
   parser_limits limits;
-  limits.max_header_section = 20;
+  limits.max_header_section = 21;
   CHECK(status_for(errc::header_section_too_large) == status::request_header_fields_too_large);
 
   SUBCASE("at the limit") {
-    // "Host" + "abcdefghijklmnop" = 20 bytes
+    // "Host" + " abcdefghijklmnop" = 21 bytes
     transcript t =
         check_every_split("GET / HTTP/1.1\r\nHost: abcdefghijklmnop\r\n\r\n", with_limits(limits));
     REQUIRE(t.messages.size() == 1);
@@ -829,9 +839,15 @@ TEST_CASE("parser: header section limit counts names and values") {
     check_rejected("HTTP/1.1 200 A very long reason phrase\r\n\r\n", errc::header_section_too_large,
                    with_limits(limits, parser_mode::response));
   }
+  SUBCASE("whitespace before a value counts: a head of spaces cannot grow without bound") {
+    check_rejected("GET / HTTP/1.1\r\nHost:" + std::string(17, ' ') + "a\r\n\r\n",
+                   errc::header_section_too_large, with_limits(limits));
+    check_rejected("GET / HTTP/1.1\r\nHost:" + std::string(100, ' '),
+                   errc::header_section_too_large, with_limits(limits));
+  }
   SUBCASE("the trailer section has its own budget") {
     limits.max_header_section = 30;
-    // Header section: 17 + 7 bytes; trailer section: 8 + 18 bytes.
+    // Header section: 17 + 8 bytes; trailer section: 8 + 18 bytes.
     transcript t = check_every_split(
         "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
         "Checksum: 0123456789abcdefgh\r\n\r\n",
@@ -1180,6 +1196,17 @@ TEST_CASE("parser: field values") {
     CHECK(t.messages[0].fields ==
           field_list{{"Folded", "one  two"}, {"Next", "3"}, {"Content-Length", "0"}});
   }
+  SUBCASE("obs-fold after an empty value, or several, unfold as llhttp reads them") {
+    // Whitespace before the first text of a value is no part of it, folded or not; after
+    // text, every byte of the fold but the line break stays, trailing whitespace included.
+    transcript t = check_every_split(
+        "HTTP/1.1 200 OK\r\nEmpty:\r\n \t y \r\nMany: a \r\n b\r\n\tc \r\n"
+        "Content-Length: 0\r\n\r\n",
+        responses());
+    REQUIRE(t.messages.size() == 1);
+    CHECK(t.messages[0].fields ==
+          field_list{{"Empty", "y"}, {"Many", "a  b\tc"}, {"Content-Length", "0"}});
+  }
   SUBCASE("obs-fold in a request is bad_message (RFC 9112 5.2 lets a server refuse it)") {
     // A peer that takes the folded line for a field of its own reads another head: here a
     // Transfer-Encoding, beside the Content-Length.
@@ -1361,6 +1388,10 @@ TEST_CASE("parser: every HTTP method token maps onto http::method") {
 TEST_CASE("parser: a CR must be followed by LF") {
   check_rejected("GET / HTTP/1.1\r\nHost: a\r\n\rX", errc::bad_message);
   check_rejected("GET / HTTP/1.1\r\nA:\rv\r\n\r\n", errc::bad_message);
+  // Between messages too, where llhttp skips any CR and LF.
+  check_rejected("\r\rGET / HTTP/1.1\r\n\r\n", errc::bad_message);
+  check_rejected("\rGET / HTTP/1.1\r\n\r\n", errc::bad_message);
+  check_rejected("\n\rHTTP/1.1 204 No Content\r\n\r\n", errc::bad_message, responses());
   transcript t = check_every_split(
       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\rXhello\r\n0\r\n\r\n");
   CHECK(t.error == errc::bad_message);
