@@ -13,13 +13,23 @@ constexpr bool is_digits(std::string_view s) noexcept {
   return true;
 }
 
+// unreserved / sub-delims (RFC 3986 2.3, 2.2), one lookup per byte: every request's Host is
+// checked.
+constexpr auto reg_name_chars = [] {
+  struct table {
+    bool allowed[256] = {};
+  } t;
+  for (int c = 0; c < 256; ++c) t.allowed[c] = core::is_unreserved(static_cast<char>(c));
+  for (char c : std::string_view{"!$&'()*+,;="}) t.allowed[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
 // reg-name = *( unreserved / pct-encoded / sub-delims ) (RFC 3986 3.2.2); an IPv4 address
 // is one too.
 constexpr bool is_reg_name(std::string_view s) noexcept {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (core::is_unreserved(c) || std::string_view{"!$&'()*+,;="}.find(c) != std::string_view::npos)
-      continue;
+    if (reg_name_chars.allowed[static_cast<unsigned char>(c)]) continue;
     if (c == '%' && i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2])) {
       i += 2;
       continue;
