@@ -2,6 +2,7 @@
 // `parser::parse` can hand one event at a time to its caller.
 #include "gantry/http/parser.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <llhttp.h>
 
@@ -72,17 +73,24 @@ struct parser::impl {
   bool until_close = false;
   // The last message ended the connection: anything but stray line breaks after it is an error.
   bool closed = false;
+  // The last message switches protocols: what follows it is the new protocol's, even a CRLF.
+  bool upgrade_after = false;
   std::optional<std::uint64_t> content_length;
   // The head's fields are not read through llhttp's span callbacks (three calls per field,
   // each copying its piece) but marked in a copy of the head's bytes once llhttp has accepted
   // them (`read_head`); the trailer section, rare, still comes through the callbacks.
-  bool in_start_line = true;       // the head's first line not yet read
-  std::size_t line_begin = 0;      // where the first line not yet read begins in the copy
+  bool in_start_line = true;   // the head's first line not yet read
+  std::size_t line_begin = 0;  // where the first line not yet read begins in the copy
+  // How far the line not yet read has been searched (for its end, its colon, a double SP),
+  // and whether it has a colon there: a line may come a byte at a time.
+  std::size_t partial_searched = 0;
+  bool partial_colon = false;
   bool value_open = false;         // the last field's value may go on in an obs-fold line
   bool transfer_encoding = false;  // the head has a Transfer-Encoding field
   // Bytes counted against `limits.max_header_section`: in the head, each field line but its
-  // colon and line end (so the whitespace around values counts: the copy of the head stays
-  // bounded), and a response's reason phrase; in the trailer section, names and values.
+  // colon and line end (so the whitespace around values counts: the copy of the head goes
+  // past the limit by one input at most), and a response's reason phrase; in the trailer
+  // section, names and values.
   std::size_t head_bytes = 0;
   std::size_t trailer_bytes = 0;
   std::uint64_t body_bytes = 0;
@@ -144,6 +152,9 @@ struct parser::impl {
     self.content_length.reset();
     self.in_start_line = true;
     self.line_begin = 0;
+    self.partial_searched = 0;
+    self.partial_colon = false;
+    self.upgrade_after = false;
     self.value_open = false;
     self.transfer_encoding = false;
     self.head_bytes = 0;
@@ -332,6 +343,7 @@ struct parser::impl {
     impl& self = of(p);
     self.keep_alive = llhttp_should_keep_alive(p) != 0;
     self.closed = !self.keep_alive && p->upgrade == 0;
+    self.upgrade_after = p->upgrade != 0;
     self.in_message = false;
     self.pending = parse_event::message_end;
     return HPE_PAUSED;
@@ -390,13 +402,15 @@ struct parser::impl {
     b.append_raw(bytes);
     const std::string_view raw = b.raw();
     for (;;) {
-      const auto* found = static_cast<const char*>(
-          std::memchr(raw.data() + line_begin, '\n', raw.size() - line_begin));
+      const std::size_t from = std::max(line_begin, partial_searched);
+      const auto* found =
+          static_cast<const char*>(std::memchr(raw.data() + from, '\n', raw.size() - from));
       if (found == nullptr) break;
       const auto lf = static_cast<std::size_t>(found - raw.data());
       if (lf == line_begin || raw[lf - 1] != '\r') return fail_bool(errc::bad_message);
       if (!read_line(b, line_begin, lf - 1)) return false;
       line_begin = lf + 1;
+      partial_colon = false;
     }
     if (complete) {
       end_field(b);
@@ -462,9 +476,12 @@ struct parser::impl {
   // within its limits: a head must not grow without bound before its first line break.
   bool partial_line_fits(std::string_view raw) {
     const std::size_t begin = line_begin;
+    const std::size_t from = std::max(begin, partial_searched);
+    partial_searched = raw.size();
     if (in_start_line) {
+      const std::size_t pairs_from = from > begin ? from - 1 : begin;
       return mode == parser_mode::response ||
-             raw.substr(begin).find("  ") == std::string_view::npos || fail_bool(errc::bad_message);
+             raw.find("  ", pairs_from) == std::string_view::npos || fail_bool(errc::bad_message);
     }
     std::size_t end = raw.size();
     if (end > begin && raw[end - 1] == '\r') --end;
@@ -474,10 +491,9 @@ struct parser::impl {
       return fits(end - begin);
     }
     if (head_fields().size() >= limits.max_field_count) return fail_bool(errc::too_many_fields);
-    const std::size_t colon = raw.find(':', begin);
-    if (colon >= end) return fits(end - begin);
-    if (colon == begin) return fail_bool(errc::bad_message);
-    return fits(end - begin - 1);
+    if (raw[begin] == ':') return fail_bool(errc::bad_message);
+    partial_colon = partial_colon || raw.find(':', from) != std::string_view::npos;
+    return fits(end - begin - (partial_colon ? 1 : 0));
   }
 
   bool charge_head(std::size_t length) noexcept {
@@ -689,7 +705,8 @@ parser::result parser::parse(std::string_view input) {
   const bool in_chunked_body = !in_head && s.chunked;
   // Between messages llhttp skips any CR and LF; where a message begins, after them.
   std::size_t from = 0;
-  if (!s.in_message && !s.skip_line_breaks(data, size, from)) return s.fail_now(s.failure);
+  if (!s.in_message && !s.upgrade_after && !s.skip_line_breaks(data, size, from))
+    return s.fail_now(s.failure);
   auto code = llhttp_execute(&s.llhttp, data, size);
   result r = s.conclude(code, data, size);
   if (in_head && s.in_message && s.scanning == impl::line_part::none && r.consumed >= from &&

@@ -142,17 +142,29 @@ std::size_t headers::erase_if(Predicate pred) {
   // checked, so the checked prefix only shrinks by the removed fields inside it.
   std::size_t kept = 0;
   std::size_t removed_checked = 0;
-  for (std::size_t i = 0; i < entries_.size(); ++i) {
-    if (pred(at(i))) {
-      removed_checked += i < checked_;
-      continue;
+  std::size_t i = 0;
+  // Closes the gap the removed fields left; if `pred` throws, every field from the one it
+  // was asked about on stays.
+  auto close_gap = [&] {
+    for (; i < entries_.size(); ++i) entries_[kept++] = entries_[i];
+    entries_.resize(kept);
+    checked_ -= removed_checked;
+  };
+  const std::size_t before = entries_.size();
+  try {
+    for (; i < entries_.size(); ++i) {
+      if (pred(at(i))) {
+        removed_checked += i < checked_;
+        continue;
+      }
+      entries_[kept++] = entries_[i];
     }
-    entries_[kept++] = entries_[i];
+  } catch (...) {
+    close_gap();
+    throw;
   }
-  const std::size_t removed = entries_.size() - kept;
-  entries_.resize(kept);
-  checked_ -= removed_checked;
-  return removed;
+  close_gap();
+  return before - kept;
 }
 
 /// Fills a `headers` as a streaming parser reads a message, in either of two ways. Used by

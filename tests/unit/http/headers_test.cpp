@@ -4,6 +4,7 @@
 
 #include <initializer_list>
 #include <iterator>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -148,6 +149,27 @@ TEST_CASE("headers: header_builder assembles fields from fragments") {
   std::vector<std::string> names;
   for (field f : h) names.emplace_back(f.name);
   CHECK(names == std::vector<std::string>{"Content-Type", "Empty", "Blank", "Inner"});
+}
+
+TEST_CASE("headers: erase_if keeps every field it did not get to when its predicate throws") {
+  headers h;
+  h.add("A", "1");
+  h.add("B", "2");
+  h.add("C", "3");
+  h.add("D", "4");
+  CHECK(h.writable());
+  h.add("Bad Name", "5");
+  int calls = 0;
+  CHECK_THROWS(h.erase_if([&](field f) {
+    if (++calls == 3) throw std::runtime_error{"predicate"};
+    return f.name == "A";
+  }));
+  std::vector<std::string> names;
+  for (field f : h) names.emplace_back(f.name);
+  CHECK(names == std::vector<std::string>{"B", "C", "D", "Bad Name"});
+  CHECK_FALSE(h.writable());  // the bad field is still looked at
+  h.erase("Bad Name");
+  CHECK(h.writable());
 }
 
 TEST_CASE("headers: header_builder marks fields in a head's raw bytes") {

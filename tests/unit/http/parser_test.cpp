@@ -770,6 +770,15 @@ TEST_CASE("parser: CONNECT switches to a tunnel after its head") {
   CHECK(t.after_upgrade == tls);
   CHECK(t.events.back() == "upgrade@" + std::to_string(head.size()));
 
+  SUBCASE("the tunnel's bytes are its own, line breaks first included") {
+    for (std::string after : {"\nxyz", "\r\nxyz", "\rxyz"}) {
+      CAPTURE(after);
+      transcript crlf = check_every_split(std::string{head} + after);
+      CHECK_FALSE(crlf.error);
+      CHECK(crlf.upgraded);
+      CHECK(crlf.after_upgrade == after);
+    }
+  }
   SUBCASE("a CONNECT that announces content is bad_message: its framing and the tunnel clash") {
     check_rejected("CONNECT a:443 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", errc::bad_message);
     check_rejected("CONNECT a:443 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
