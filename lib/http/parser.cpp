@@ -64,7 +64,6 @@ struct parser::impl {
   bool failed = false;
   bool upgraded = false;
   bool in_message = false;
-  bool in_trailers = false;
   bool expect_head = false;
   bool head_reported = false;
   bool deferred_end = false;
@@ -145,7 +144,6 @@ struct parser::impl {
     self.trailers.clear();
     self.last = span::none;
     self.in_message = true;
-    self.in_trailers = false;
     self.head_reported = false;
     self.chunked = false;
     self.until_close = false;
@@ -298,7 +296,6 @@ struct parser::impl {
         return self.fail(errc::body_too_large);
     }
     self.keep_alive = llhttp_should_keep_alive(p) != 0;
-    self.in_trailers = true;
     self.last = span::none;
     p->settings = const_cast<llhttp_settings_t*>(&settings(true));
     if (skip_body) {
@@ -425,10 +422,8 @@ struct parser::impl {
     const bool request = mode == parser_mode::request;
     if (in_start_line) {
       in_start_line = false;
-      if (request)
-        for (std::size_t i = begin + 1; i < cr; ++i)
-          if (raw[i] == ' ' && raw[i - 1] == ' ') return fail_bool(errc::bad_message);
-      return true;
+      return !request || !has_double_sp(raw.substr(begin, cr - begin)) ||
+             fail_bool(errc::bad_message);
     }
     if (cr == begin) {  // the empty line that ends the head
       end_field(b);
@@ -467,6 +462,13 @@ struct parser::impl {
     return begin;
   }
 
+  // A second SP in a row, which a request line must not have.
+  static bool has_double_sp(std::string_view line) noexcept {
+    for (std::size_t i = 1; i < line.size(); ++i)
+      if (line[i] == ' ' && line[i - 1] == ' ') return true;
+    return false;
+  }
+
   void end_field(header_builder& b) noexcept {
     if (value_open) b.end_value();
     value_open = false;
@@ -480,8 +482,8 @@ struct parser::impl {
     partial_searched = raw.size();
     if (in_start_line) {
       const std::size_t pairs_from = from > begin ? from - 1 : begin;
-      return mode == parser_mode::response ||
-             raw.find("  ", pairs_from) == std::string_view::npos || fail_bool(errc::bad_message);
+      return mode == parser_mode::response || !has_double_sp(raw.substr(pairs_from)) ||
+             fail_bool(errc::bad_message);
     }
     std::size_t end = raw.size();
     if (end > begin && raw[end - 1] == '\r') --end;
