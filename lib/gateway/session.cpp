@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <asio/buffer.hpp>
+#include <asio/write.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <exception>
@@ -41,29 +42,6 @@ constexpr std::size_t coalesce_limit = 4096;
 // After answering "Connection: close", unread request bytes are drained this long so the
 // kernel does not reset the connection before the client has read the answer.
 constexpr std::chrono::milliseconds linger_time{1'000};
-
-// What a write has yet to hand to the socket: asio::async_write would copy the pieces into a
-// 64-entry array on every attempt, though one attempt takes both nearly every time.
-class two_piece_write {
- public:
-  two_piece_write(std::string_view first, std::string_view second) noexcept
-      : buffers_{asio::buffer(first), asio::buffer(second)} {}
-
-  const std::array<asio::const_buffer, 2>& buffers() const noexcept { return buffers_; }
-
-  // Drops the `n` bytes the socket took; true while some remain. A write that took nothing
-  // without an error ends it, as it ends asio::async_write.
-  bool advance(std::size_t n) noexcept {
-    if (n == 0) return false;
-    const std::size_t from_first = std::min(n, buffers_[0].size());
-    buffers_[0] += from_first;
-    buffers_[1] += n - from_first;
-    return buffers_[0].size() + buffers_[1].size() != 0;
-  }
-
- private:
-  std::array<asio::const_buffer, 2> buffers_;
-};
 
 std::error_code timed_out() noexcept { return std::make_error_code(std::errc::timed_out); }
 
@@ -950,34 +928,20 @@ asio::awaitable<std::error_code> session::read_upstream() {
 
 asio::awaitable<std::error_code> session::write_client(std::string_view bytes,
                                                        std::string_view more) {
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(bytes), asio::buffer(more)};
   arm_client(owner_.options().client.body_timeout);
-  two_piece_write pending{bytes, more};
-  std::error_code ec;
-  for (;;) {
-    auto [write_ec, n] = co_await client_.async_write_some(pending.buffers(), use_tuple);
-    exchange_.response_bytes += n;
-    if (write_ec || !pending.advance(n)) {
-      ec = write_ec;
-      break;
-    }
-  }
+  auto [ec, n] = co_await asio::async_write(client_, buffers, use_tuple);
   client_deadline_ = clock::time_point::max();
+  exchange_.response_bytes += n;
   if (ec && client_timed_out_) co_return timed_out();
   co_return ec;
 }
 
 asio::awaitable<std::error_code> session::write_upstream(std::string_view bytes,
                                                          std::string_view more) {
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(bytes), asio::buffer(more)};
   arm_upstream(owner_.options().upstream.response_timeout);
-  two_piece_write pending{bytes, more};
-  std::error_code ec;
-  for (;;) {
-    auto [write_ec, n] = co_await upstream_->socket.async_write_some(pending.buffers(), use_tuple);
-    if (write_ec || !pending.advance(n)) {
-      ec = write_ec;
-      break;
-    }
-  }
+  auto [ec, n] = co_await asio::async_write(upstream_->socket, buffers, use_tuple);
   // The upstream is not on the clock while the gateway waits for the client's next piece.
   upstream_deadline_ = clock::time_point::max();
   if (ec && upstream_timed_out_) co_return timed_out();
