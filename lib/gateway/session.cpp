@@ -43,6 +43,16 @@ constexpr std::size_t coalesce_limit = 4096;
 // kernel does not reset the connection before the client has read the answer.
 constexpr std::chrono::milliseconds linger_time{1'000};
 
+// The clock of an exchange that no policy sees: nothing reads its timings, and reading the
+// real clock three times per exchange is not free (40-60 ns each on a VM's TSC).
+class unobserved_clock final : public policy::clock {
+ public:
+  static const unobserved_clock instance;
+  time_point now() const noexcept override { return {}; }
+  system_time system_now() const noexcept override { return {}; }
+};
+const unobserved_clock unobserved_clock::instance;
+
 std::error_code timed_out() noexcept { return std::make_error_code(std::errc::timed_out); }
 
 bool is_close(const std::error_code& ec) noexcept {
@@ -261,7 +271,6 @@ void session::begin_exchange() {
   if (view_ != owner_.view()) view_ = owner_.view();  // a reload: the newest from now on
   exchange_.reset();
   exchange_.worker = owner_.index();
-  exchange_.start();
   std::swap(exchange_.request, request_parser_.request());  // both keep their buffers
   in_exchange_ = true;
 
@@ -278,6 +287,7 @@ void session::begin_exchange() {
   rebase(view.path);
   rebase(view.query);
   entry_ = &view_->config->select(view, captures_);
+  exchange_.start(entry_->chain.empty() ? unobserved_clock::instance : policy::clock::real());
 
   std::size_t n = 0;
   for (const route::capture& c : captures_) params_[n++] = {c.name, c.value};
