@@ -80,8 +80,10 @@ EOF
   start_nginx "upstream nginx" "$dir" "$port" "$TASKSET_UPSTREAM"
 }
 
+# The nginx proxy on port $1 in front of the upstream on $2; $3 names its directory, $4 holds
+# further directives for its location.
 start_nginx_proxy() {
-  local dir=$TMP/nginx-proxy port=$1 uport=$2
+  local dir=$TMP/$3 port=$1 uport=$2 extra=${4:-}
   mkdir -p "$dir"
   {
     nginx_common_conf "$dir"
@@ -99,13 +101,24 @@ $(nginx_http_common "$dir")
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+$extra
         }
     }
 }
 EOF
   } >"$dir/nginx.conf"
-  start_nginx "nginx proxy" "$dir" "$port" "$TASKSET_SERVER"
+  start_nginx "nginx proxy ($3)" "$dir" "$port" "$TASKSET_SERVER"
 }
+
+# What gantryd does to every exchange, in nginx's words: the client's Host goes upstream,
+# X-Forwarded-For/-Proto/-Host and Via are added to the request, Via to the response.
+readonly NGINX_FORWARDING='            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header Via "1.1 nginx";
+            add_header Via "1.1 nginx";'
+
 
 start_haproxy() {
   local dir=$TMP/haproxy port=$1 uport=$2
@@ -323,7 +336,7 @@ main() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 
-  local uport gantryd_pid="" policies_pid="" nginx_worker_pid=""
+  local uport gantryd_pid="" policies_pid="" nginx_worker_pid="" fwd_worker_pid=""
   uport=$(free_port)
   log "upstream nginx on $HOST:$uport"
   start_upstream "$uport"
@@ -352,10 +365,17 @@ main() {
 
   port=$(free_port)
   log "nginx proxy on $HOST:$port"
-  start_nginx_proxy "$port" "$uport"
+  start_nginx_proxy "$port" "$uport" nginx-proxy
   nginx_worker_pid=$(pgrep -P "${PIDS[-1]}" | head -n 1)
   check_target "nginx" "$port"
   names+=(nginx); ports+=("$port")
+
+  port=$(free_port)
+  log "nginx proxy adding gantryd's forwarding fields on $HOST:$port"
+  start_nginx_proxy "$port" "$uport" nginx-fwd "$NGINX_FORWARDING"
+  fwd_worker_pid=$(pgrep -P "${PIDS[-1]}" | head -n 1)
+  check_target "nginx-fwd" "$port"
+  names+=(nginx-fwd); ports+=("$port")
 
   port=$(free_port)
   log "haproxy on $HOST:$port"
@@ -373,18 +393,22 @@ main() {
     other[$n]=$OTHER
     read -r "rps[$n]" "p50[$n]" "p99[$n]" "errs[$n]" < <(parse_wrk "$TMP/wrk-$n.txt")
   done
-  # Pairs loaded at the same time: gantryd against nginx, and six policies against none.
-  local shared_nginx="" shared_policies="" gport="" pport="" nport=""
+  # Pairs loaded at the same time: gantryd against nginx (as configured above, and adding the
+  # forwarding fields gantryd adds), and six policies against none.
+  local shared_nginx="" shared_fwd="" shared_policies="" gport="" pport="" nport="" fport=""
   for i in "${!names[@]}"; do
     case ${names[$i]} in
       gantryd) gport=${ports[$i]} ;;
       gantryd+6p) pport=${ports[$i]} ;;
       nginx) nport=${ports[$i]} ;;
+      nginx-fwd) fport=${ports[$i]} ;;
     esac
   done
   if [[ -n "$gantryd_pid" && -n "$nginx_worker_pid" ]]; then
     log "gantryd and nginx at the same time: $DURATION (-t1 -c$CONNECTIONS each)"
     shared_nginx=$(run_shared gantryd "$gport" "$gantryd_pid" nginx "$nport" "$nginx_worker_pid")
+    log "gantryd and nginx-fwd at the same time: $DURATION (-t1 -c$CONNECTIONS each)"
+    shared_fwd=$(run_shared gantryd "$gport" "$gantryd_pid" nginx-fwd "$fport" "$fwd_worker_pid")
     log "gantryd+6p and gantryd at the same time: $DURATION (-t1 -c$CONNECTIONS each)"
     shared_policies=$(run_shared gantryd+6p "$pport" "$policies_pid" \
                                  gantryd "$gport" "$gantryd_pid")
@@ -420,10 +444,10 @@ main() {
   if [[ -n "${rps[gantryd]:-}" ]]; then
     echo "(req/s ratio: higher is better for gantryd; p99 ratio: lower is better)"
     local peer
-    for peer in nginx haproxy; do
+    for peer in nginx nginx-fwd haproxy; do
       awk -v g="${rps[gantryd]}" -v o="${rps[$peer]}" -v gp="${p99[gantryd]}" -v op="${p99[$peer]}" \
         -v name="$peer" 'BEGIN {
-          printf "gantryd/%-7s req/s ratio %.2f   p99 ratio %.2f\n", name, g / o, gp / op }'
+          printf "gantryd/%-9s req/s ratio %.2f   p99 ratio %.2f\n", name, g / o, gp / op }'
     done
     awk -v p="${rps[gantryd+6p]}" -v g="${rps[gantryd]}" 'BEGIN {
       printf "gantryd+6p/gantryd req/s ratio %.2f (six policies vs the bare proxy)\n", p / g }'
@@ -434,6 +458,7 @@ main() {
     echo
     echo "Two at a time, each under its own wrk -t1 (pinning: server=${TASKSET_SERVER:-none}):"
     show_shared gantryd nginx "$shared_nginx"
+    show_shared gantryd nginx-fwd "$shared_fwd"
     show_shared gantryd+6p gantryd "$shared_policies"
   fi
   for n in "${names[@]}"; do
