@@ -1,8 +1,7 @@
 #include "gantry/http/forwarding.hpp"
 
-#include <charconv>
-
 #include "gantry/core/ascii.hpp"
+#include "gantry/core/number_text.hpp"
 #include "gantry/http/hop_by_hop.hpp"
 
 namespace gantry::http {
@@ -12,11 +11,8 @@ bool prepare_for_forwarding(headers& fields, const parser& parsed, std::string& 
   if (!options.read(fields)) return false;
   const bool chunked = parsed.chunked();
   const auto length = chunked ? std::nullopt : parsed.content_length();
-  char digits[24];
-  const std::string_view written{
-      digits, length ? static_cast<std::size_t>(
-                           std::to_chars(digits, digits + sizeof digits, *length).ptr - digits)
-                     : 0};
+  core::number_digits digits;
+  const std::string_view written = length ? core::number_text(*length, digits) : "";
   // One pass. A Content-Length field that says what was parsed, as it was parsed, stays where
   // it is (most do); any other goes. The codings are copied as their fields go.
   bool length_kept = false;

@@ -1,7 +1,8 @@
 #include "gantry/http/serializer.hpp"
 
-#include <charconv>
 #include <cstring>
+
+#include "gantry/core/number_text.hpp"
 
 namespace gantry::http {
 namespace {
@@ -50,19 +51,8 @@ char* put_fields(char* p, const headers& fields) noexcept {
   return put(p, "\r\n");
 }
 
-std::string_view decimal(std::uint64_t n, char (&digits)[24]) noexcept {
-  const char* end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  return {digits, static_cast<std::size_t>(end - digits)};
-}
-
 void append_fields(const headers& fields, std::string& out) {
   put_fields(grow(out, fields_size(fields) + 2), fields);
-}
-
-void append_number(std::uint64_t n, std::string& out, int base = 10) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n, base);
-  out.append(digits, end);
 }
 
 }  // namespace
@@ -81,8 +71,8 @@ void serialize_head(const request& req, std::string& out) {
 }
 
 void serialize_head(const response& res, std::string& out) {
-  char digits[24];
-  const std::string_view status = decimal(static_cast<unsigned>(res.status), digits);
+  core::number_digits digits;
+  const std::string_view status = core::number_text(static_cast<unsigned>(res.status), digits);
   const std::string_view reason =
       res.reason.empty() ? reason_phrase(res.status) : std::string_view{res.reason};
   char* p =
@@ -97,7 +87,8 @@ void serialize_head(const response& res, std::string& out) {
 }
 
 void serialize_chunk_size(std::size_t size, std::string& out) {
-  append_number(size, out, 16);
+  core::number_digits digits;
+  out.append(core::number_text(size, digits, 16));
   out.append("\r\n");
 }
 
@@ -113,9 +104,8 @@ void serialize_response(response res, std::string_view body, std::string& out) {
     serialize_head(res, out);
     return;
   }
-  std::string length;
-  append_number(body.size(), length);
-  res.fields.set("Content-Length", length);
+  core::number_digits digits;
+  res.fields.set("Content-Length", core::number_text(body.size(), digits));
   serialize_head(res, out);
   out.append(body);
 }
