@@ -66,10 +66,9 @@ enum class parser_mode : std::uint8_t { request, response };
 /// Lenient modes of llhttp are never enabled: what RFC 9112 forbids is an error here. The
 /// parser itself also rejects what llhttp accepts unless built with LLHTTP_STRICT_MODE:
 /// whitespace in field names, chunk data not followed by CRLF, controls in the target. It
-/// also refuses bare LF line ends, bare CR between messages; in requests, obs-fold (responses
-/// have it unfolded) and
-/// more than one SP between the parts of the request line; and it bounds chunk extensions
-/// (`parser_limits::max_chunk_line`).
+/// also refuses bare LF line ends and a bare CR between messages; in requests, obs-fold
+/// (responses have it unfolded) and more than one SP between the parts of the request line;
+/// and it bounds chunk extensions (`parser_limits::max_chunk_line`).
 class parser {
  public:
   struct result {
