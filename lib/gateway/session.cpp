@@ -55,6 +55,11 @@ const unobserved_clock unobserved_clock::instance;
 
 std::error_code timed_out() noexcept { return std::make_error_code(std::errc::timed_out); }
 
+// A non-blocking read that found nothing to read.
+bool nothing_ready(const std::error_code& ec) noexcept {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
 bool is_close(const std::error_code& ec) noexcept {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
@@ -131,7 +136,7 @@ session::session(worker& owner, asio::ip::tcp::socket client)
   std::error_code ec;
   auto remote = client_.remote_endpoint(ec);
   if (!ec) client_address_ = remote.address().to_string();
-  // Lets await_first_bytes try a read without blocking the worker.
+  // Lets read_ready_bytes try a read without blocking the worker.
   client_.non_blocking(true, ec);
   owner_.attach(*this);
 }
@@ -172,7 +177,10 @@ asio::awaitable<bool> session::read_request_head() {
     if (owner_.draining()) co_return false;
     phase_ = phase::idle;
     arm_client(options.keepalive_timeout);
-    if (co_await await_first_bytes()) co_return false;  // closed or idle too long: no answer
+    // Usually the next request is there already; otherwise wait for it, without a buffer.
+    auto ec = read_ready_bytes();
+    if (ec == asio::error::would_block) ec = co_await await_first_bytes();
+    if (ec) co_return false;  // closed or idle too long: no answer
   }
   phase_ = phase::reading_head;
   arm_client(options.request_head_timeout);
@@ -195,7 +203,7 @@ asio::awaitable<bool> session::read_request_head() {
       default:  // upgrade: the previous request asked to switch protocols; we do not.
         co_return false;
     }
-    if (auto ec = co_await read_client()) {
+    if (auto ec = client_read(co_await read_client())) {
       if (client_timed_out_) co_await respond_plain(http::status::request_timeout);
       co_return false;
     }
@@ -414,7 +422,7 @@ asio::awaitable<session::after> session::send_local(bool close_after) {
   http::serialize_head(res, out_);
   if (!head_request_ && !http::is_bodyless(res.status)) out_.append(piece.data);
   response_started_ = true;
-  auto ec = co_await write_client(out_);
+  auto ec = client_written(co_await write_client(out_));
   out_.clear();
   co_return (ec || close_after) ? after::close : after::keep_alive;
 }
@@ -534,7 +542,7 @@ asio::awaitable<session::send_result> session::send_request(bool& continue_due, 
   };
   if (request_complete) {  // a retry of a request without body: head (and last chunk) only
     if (chunked) http::serialize_last_chunk(request_parser_.trailers(), out_);
-    auto ec = co_await write_upstream(out_);
+    auto ec = upstream_written(co_await write_upstream(out_));
     out_.clear();
     co_return ec ? upstream_failure(ec) : send_result::ok;
   }
@@ -560,7 +568,7 @@ asio::awaitable<session::send_result> session::send_request(bool& continue_due, 
         if (piece.size() <= coalesce_limit) {
           out_.append(piece);
         } else {
-          auto ec = co_await write_upstream(out_, piece);
+          auto ec = upstream_written(co_await write_upstream(out_, piece));
           out_.clear();
           if (ec) co_return upstream_failure(ec);
         }
@@ -582,22 +590,23 @@ asio::awaitable<session::send_result> session::send_request(bool& continue_due, 
         }
         request_complete = true;
         if (chunked) http::serialize_last_chunk(request_parser_.trailers(), out_);
-        auto ec = co_await write_upstream(out_);
+        auto ec = upstream_written(co_await write_upstream(out_));
         out_.clear();
         co_return ec ? upstream_failure(ec) : send_result::ok;
       }
       case http::parse_event::need_more: {
         if (!out_.empty()) {
-          auto ec = co_await write_upstream(out_);
+          auto ec = upstream_written(co_await write_upstream(out_));
           out_.clear();
           if (ec) co_return upstream_failure(ec);
         }
         if (continue_due) {
           continue_due = false;
-          if (co_await write_client(continue_response)) co_return send_result::client_failed;
+          if (client_written(co_await write_client(continue_response)))
+            co_return send_result::client_failed;
         }
         arm_client(body_timeout);
-        auto ec = co_await read_client();
+        auto ec = client_read(co_await read_client());
         client_deadline_ = clock::time_point::max();
         if (ec)
           co_return ec == timed_out() ? send_result::client_timed_out : send_result::client_failed;
@@ -620,7 +629,7 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
     auto step = response_parser_.parse(from_upstream_.readable());
     from_upstream_.consume(step.consumed);
     if (step.event == http::parse_event::need_more) {
-      auto ec = co_await read_upstream();
+      auto ec = upstream_read(co_await read_upstream());
       if (!ec) {
         received_any = true;
         continue;
@@ -653,7 +662,7 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
     res.version = http::http_1_1;
     out_.clear();
     http::serialize_head(res, out_);
-    auto ec = co_await write_client(out_);
+    auto ec = client_written(co_await write_client(out_));
     out_.clear();
     if (ec) {
       release_upstream(false);
@@ -718,7 +727,7 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
         if (piece.size() <= coalesce_limit) {
           out_.append(piece);
         } else {
-          auto ec = co_await write_client(out_, piece);
+          auto ec = client_written(co_await write_client(out_, piece));
           out_.clear();
           if (ec) {
             release_upstream(false);
@@ -745,7 +754,7 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
         const bool reusable = !upstream_closed && response_parser_.keep_alive() &&
                               !response_parser_.body_until_close() && from_upstream_.empty();
         release_upstream(reusable);
-        auto ec = co_await write_client(out_);
+        auto ec = client_written(co_await write_client(out_));
         out_.clear();
         co_return (ec || close_after) ? after::close : after::keep_alive;
       }
@@ -755,14 +764,14 @@ asio::awaitable<std::optional<session::after>> session::relay_response(bool clos
           co_return after::close;
         }
         if (!out_.empty()) {
-          auto ec = co_await write_client(out_);
+          auto ec = client_written(co_await write_client(out_));
           out_.clear();
           if (ec) {
             release_upstream(false);
             co_return after::close;
           }
         }
-        auto ec = co_await read_upstream();
+        auto ec = upstream_read(co_await read_upstream());
         if (ec == asio::error::eof) {
           upstream_closed = true;
         } else if (ec) {
@@ -793,7 +802,7 @@ asio::awaitable<void> session::respond_plain(http::status status) {
   http::serialize_response(std::move(res), body, out_);
   if (phase_ == phase::exchanging && head_request_) out_.resize(out_.size() - body.size());
   response_started_ = true;
-  co_await write_client(out_);
+  client_written(co_await write_client(out_));
   out_.clear();
 }
 
@@ -895,67 +904,87 @@ void session::prepare_client_head(bool& chunked_out, bool& close_after) {
   http::serialize_head(res, out_);
 }
 
-asio::awaitable<std::error_code> session::read_client() {
-  auto [ec, n] = co_await client_.async_read_some(from_client_.prepare(), use_tuple);
+session::transfer session::read_client() {
+  return client_.async_read_some(from_client_.prepare(), use_tuple);
+}
+
+std::error_code session::client_read(const transfer_result& r) {
+  auto [ec, n] = r;
   if (!ec) {
     from_client_.commit(n);
-    co_return std::error_code{};
+    return {};
   }
-  co_return client_timed_out_ ? timed_out() : ec;
+  return client_timed_out_ ? timed_out() : ec;
+}
+
+std::error_code session::read_ready_bytes() {
+  // Between requests a connection holds no buffer, only its session and socket (NGINX frees
+  // its buffers between requests too): 10 000 idle clients cost megabytes, not 16 KiB each.
+  // A read is tried at once, as asio would; only when nothing is there does the buffer go
+  // back to the worker while the socket is watched.
+  ensure_client_buffer();
+  std::error_code ec;
+  const std::size_t n = client_.read_some(from_client_.prepare(), ec);
+  if (!ec) {
+    from_client_.commit(n);
+  } else if (nothing_ready(ec)) {
+    owner_.give_buffer(from_client_.release_storage());
+    return asio::error::would_block;
+  }
+  return ec;
 }
 
 asio::awaitable<std::error_code> session::await_first_bytes() {
-  // Between requests a connection holds no buffer, only its session and socket (NGINX frees
-  // its buffers between requests too): 10 000 idle clients cost megabytes, not 16 KiB each.
-  // A first read is tried at once, as asio would; only when nothing is there does the buffer
-  // go back to the worker while the socket is watched.
   for (;;) {
-    ensure_client_buffer();
-    std::error_code ec;
-    const std::size_t n = client_.read_some(from_client_.prepare(), ec);
-    if (!ec) {
-      from_client_.commit(n);
-      co_return std::error_code{};
-    }
-    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
-    owner_.give_buffer(from_client_.release_storage());
-    auto [wait_ec] = co_await client_.async_wait(asio::socket_base::wait_read, use_tuple);
-    if (wait_ec) co_return client_timed_out_ ? timed_out() : wait_ec;
+    auto [ec] = co_await client_.async_wait(asio::socket_base::wait_read, use_tuple);
+    if (ec) co_return client_timed_out_ ? timed_out() : ec;
+    ec = read_ready_bytes();
+    if (ec != asio::error::would_block) co_return ec;
   }
 }
 
-asio::awaitable<std::error_code> session::read_upstream() {
+session::transfer session::read_upstream() {
   arm_upstream(owner_.options().upstream.response_timeout);
-  auto [ec, n] = co_await upstream_->socket.async_read_some(from_upstream_.prepare(), use_tuple);
+  return upstream_->socket.async_read_some(from_upstream_.prepare(), use_tuple);
+}
+
+std::error_code session::upstream_read(const transfer_result& r) {
   // Time spent writing to a slow client is not the upstream's silence.
   upstream_deadline_ = clock::time_point::max();
+  auto [ec, n] = r;
   if (!ec) {
     from_upstream_.commit(n);
-    co_return std::error_code{};
+    return {};
   }
-  co_return upstream_timed_out_ ? timed_out() : ec;
+  return upstream_timed_out_ ? timed_out() : ec;
 }
 
-asio::awaitable<std::error_code> session::write_client(std::string_view bytes,
-                                                       std::string_view more) {
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(bytes), asio::buffer(more)};
+session::transfer session::write_client(std::string_view bytes, std::string_view more) {
   arm_client(owner_.options().client.body_timeout);
-  auto [ec, n] = co_await asio::async_write(client_, buffers, use_tuple);
-  client_deadline_ = clock::time_point::max();
-  exchange_.response_bytes += n;
-  if (ec && client_timed_out_) co_return timed_out();
-  co_return ec;
+  return asio::async_write(
+      client_, std::array<asio::const_buffer, 2>{asio::buffer(bytes), asio::buffer(more)},
+      use_tuple);
 }
 
-asio::awaitable<std::error_code> session::write_upstream(std::string_view bytes,
-                                                         std::string_view more) {
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(bytes), asio::buffer(more)};
+std::error_code session::client_written(const transfer_result& r) noexcept {
+  client_deadline_ = clock::time_point::max();
+  auto [ec, n] = r;
+  exchange_.response_bytes += n;
+  return ec && client_timed_out_ ? timed_out() : ec;
+}
+
+session::transfer session::write_upstream(std::string_view bytes, std::string_view more) {
   arm_upstream(owner_.options().upstream.response_timeout);
-  auto [ec, n] = co_await asio::async_write(upstream_->socket, buffers, use_tuple);
+  return asio::async_write(
+      upstream_->socket, std::array<asio::const_buffer, 2>{asio::buffer(bytes), asio::buffer(more)},
+      use_tuple);
+}
+
+std::error_code session::upstream_written(const transfer_result& r) noexcept {
   // The upstream is not on the clock while the gateway waits for the client's next piece.
   upstream_deadline_ = clock::time_point::max();
-  if (ec && upstream_timed_out_) co_return timed_out();
-  co_return ec;
+  auto [ec, n] = r;
+  return ec && upstream_timed_out_ ? timed_out() : ec;
 }
 
 void session::release_upstream(bool reusable) noexcept {
