@@ -148,9 +148,41 @@ session::~session() {
 }
 
 asio::awaitable<void> session::run() {
-  while (co_await read_request_head()) {
+  for (;;) {
+    // Under load the next request is usually there whole: then no coroutine waits for it.
+    head_read head = next_request_head();
+    if (head == head_read::pending) head = co_await read_request_head();
+    if (head != head_read::ready) {
+      if (head == head_read::refused) co_await respond_plain(status_of(request_parser_));
+      if (head == head_read::timed_out) co_await respond_plain(http::status::request_timeout);
+      break;
+    }
     ++requests_served_;
-    if (co_await exchange() == after::close) break;
+    // Each exchange runs here rather than in a coroutine of its own: a coroutine frame per
+    // request costs about 250 instructions, more than most of the steps it would hold.
+    const request_plan plan = plan_exchange();
+    if (plan.refusal) {
+      co_await respond_plain(*plan.refusal);
+      break;
+    }
+    begin_exchange();
+    after next = after::close;
+    std::exception_ptr failure;
+    try {
+      next = co_await run_exchange(plan);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure) {
+      // A policy threw (they should answer with a status instead): the client gets a 500 if
+      // nothing of the response went out yet, and the log phase still runs.
+      report_policy_failure(failure);
+      release_upstream(false);
+      co_await fail(http::status::internal_server_error);
+      next = after::close;
+    }
+    end_exchange();
+    if (next == after::close) break;
   }
   // Half-close, then drain what the client still sends until it closes too (bounded).
   std::error_code ec;
@@ -170,61 +202,81 @@ asio::awaitable<void> session::run() {
   client_.close(ec);
 }
 
-asio::awaitable<bool> session::read_request_head() {
-  const auto& options = owner_.options().client;
+session::head_read session::next_request_head() {
   response_started_ = false;
   if (from_client_.empty()) {
-    if (owner_.draining()) co_return false;
+    if (owner_.draining()) return head_read::closed;
     phase_ = phase::idle;
-    arm_client(options.keepalive_timeout);
-    // Usually the next request is there already; otherwise wait for it, without a buffer.
-    auto ec = read_ready_bytes();
-    if (ec == asio::error::would_block) ec = co_await await_first_bytes();
-    if (ec) co_return false;  // closed or idle too long: no answer
+    arm_client(owner_.options().client.keepalive_timeout);
+    const auto ec = read_ready_bytes();
+    if (ec == asio::error::would_block) return head_read::pending;
+    if (ec) return head_read::closed;
   }
+  return begin_head();
+}
+
+session::head_read session::begin_head() {
   phase_ = phase::reading_head;
-  arm_client(options.request_head_timeout);
+  arm_client(owner_.options().client.request_head_timeout);
   ensure_client_buffer();
   request_bytes_ = 0;
+  return parse_head();
+}
+
+session::head_read session::parse_head() {
+  auto step = request_parser_.parse(from_client_.readable());
+  from_client_.consume(step.consumed);
+  request_bytes_ += step.consumed;
+  switch (step.event) {
+    case http::parse_event::head:
+      phase_ = phase::exchanging;
+      client_deadline_ = clock::time_point::max();
+      return head_read::ready;
+    case http::parse_event::need_more:
+      return head_read::pending;
+    case http::parse_event::error:
+      return head_read::refused;
+    default:  // upgrade: the previous request asked to switch protocols; we do not.
+      return head_read::closed;
+  }
+}
+
+asio::awaitable<session::head_read> session::read_request_head() {
   for (;;) {
-    auto step = request_parser_.parse(from_client_.readable());
-    from_client_.consume(step.consumed);
-    request_bytes_ += step.consumed;
-    switch (step.event) {
-      case http::parse_event::head:
-        phase_ = phase::exchanging;
-        client_deadline_ = clock::time_point::max();
-        co_return true;
-      case http::parse_event::need_more:
-        break;
-      case http::parse_event::error:
-        co_await respond_plain(status_of(request_parser_));
-        co_return false;
-      default:  // upgrade: the previous request asked to switch protocols; we do not.
-        co_return false;
-    }
-    if (auto ec = client_read(co_await read_client())) {
-      if (client_timed_out_) co_await respond_plain(http::status::request_timeout);
-      co_return false;
+    if (phase_ == phase::idle) {
+      // Waiting for a request that has not begun, without a buffer; the wait's end is no
+      // answer (closed, or idle too long).
+      auto [ec] = co_await client_.async_wait(asio::socket_base::wait_read, use_tuple);
+      if (!ec) ec = read_ready_bytes();
+      if (ec == asio::error::would_block) continue;
+      if (ec) co_return head_read::closed;
+      const head_read head = begin_head();
+      if (head != head_read::pending) co_return head;
+    } else {
+      if (client_read(co_await read_client()))
+        co_return client_timed_out_ ? head_read::timed_out : head_read::closed;
+      const head_read head = parse_head();
+      if (head != head_read::pending) co_return head;
     }
   }
 }
 
-asio::awaitable<session::after> session::exchange() {
+session::request_plan session::plan_exchange() {
   http::request& req = request_parser_.request();
   const auto& client_options = owner_.options().client;
   client_version_ = req.version;
   head_request_ = req.method == http::method::head;
 
+  request_plan plan;
   if (req.method == http::method::connect) {
-    co_await respond_plain(http::status::method_not_allowed);
-    co_return after::close;
+    plan.refusal = http::status::method_not_allowed;
+    return plan;
   }
   // One Host, always in HTTP/1.1 (RFC 9112 3.2): two would let routing and upstream disagree.
   if (auto hosts = req.fields.count("Host");
       hosts > 1 || (hosts == 0 && req.version == http::http_1_1)) {
-    co_await respond_plain(http::status::bad_request);
-    co_return after::close;
+    plan.refusal = http::status::bad_request;
+    return plan;
   }
   // A Host that is no host and port, or a target neither origin- nor absolute-form, would let
   // routing and the upstream read the request differently. An absolute-form target goes on
@@ -233,46 +285,26 @@ asio::awaitable<session::after> session::exchange() {
   if ((host && !http::is_valid_host(*host)) || !http::to_origin_form(req) ||
       // Routes and their policies see one spelling of each path, and so does the upstream.
       http::normalize_path(req.target, client_options.paths) != http::path_error::none) {
-    co_await respond_plain(http::status::bad_request);
-    co_return after::close;
+    plan.refusal = http::status::bad_request;
+    return plan;
   }
-  const bool has_body =
-      request_parser_.chunked() || request_parser_.content_length().value_or(0) > 0;
-  bool close_after = !request_parser_.keep_alive() || owner_.draining() ||
+  plan.has_body = request_parser_.chunked() || request_parser_.content_length().value_or(0) > 0;
+  plan.close_after = !request_parser_.keep_alive() || owner_.draining() ||
                      (client_options.max_requests_per_connection != 0 &&
                       requests_served_ >= client_options.max_requests_per_connection);
   // An upgrade is not forwarded (Upgrade is hop-by-hop); what follows its head is another
   // protocol, so the connection ends with this exchange.
   for (http::field f : req.fields)
     if (core::iequals(f.name, "Connection") && core::list_contains(f.value, "upgrade"))
-      close_after = true;
-  bool expect_continue = false;
+      plan.close_after = true;
   if (auto expect = req.fields.get("Expect")) {
     if (!core::iequals(core::trim_ows(*expect), "100-continue")) {
-      co_await respond_plain(http::status::expectation_failed);
-      co_return after::close;
+      plan.refusal = http::status::expectation_failed;
+      return plan;
     }
-    expect_continue = has_body && req.version == http::http_1_1;
+    plan.expect_continue = plan.has_body && req.version == http::http_1_1;
   }
-
-  begin_exchange();
-  after result = after::close;
-  std::exception_ptr failure;
-  try {
-    result = co_await run_exchange(close_after, expect_continue, has_body);
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  if (failure) {
-    // A policy threw (they should answer with a status instead): the client gets a 500 if
-    // nothing of the response went out yet, and the log phase still runs.
-    report_policy_failure(failure);
-    release_upstream(false);
-    co_await fail(http::status::internal_server_error);
-    result = after::close;
-  }
-  end_exchange();
-  co_return result;
+  return plan;
 }
 
 void session::begin_exchange() {
@@ -319,11 +351,12 @@ void session::end_exchange() noexcept {
   }
 }
 
-asio::awaitable<session::after> session::run_exchange(bool close_after, bool expect_continue,
-                                                      bool has_body) {
+asio::awaitable<session::after> session::run_exchange(const request_plan& plan) {
   const policy::chain& chain = entry_->chain;
+  const bool close_after = plan.close_after;
+  const bool expect_continue = plan.expect_continue;
   // A local answer leaves an unread request body behind: the connection cannot go on.
-  const bool close_if_local = close_after || has_body;
+  const bool close_if_local = close_after || plan.has_body;
   if (!chain.empty()) {
     policy::outcome o = chain.run_request_head(exchange_);
     policy::verdict v = o.value();
@@ -932,15 +965,6 @@ std::error_code session::read_ready_bytes() {
     return asio::error::would_block;
   }
   return ec;
-}
-
-asio::awaitable<std::error_code> session::await_first_bytes() {
-  for (;;) {
-    auto [ec] = co_await client_.async_wait(asio::socket_base::wait_read, use_tuple);
-    if (ec) co_return client_timed_out_ ? timed_out() : ec;
-    ec = read_ready_bytes();
-    if (ec != asio::error::would_block) co_return ec;
-  }
 }
 
 session::transfer session::read_upstream() {

@@ -62,12 +62,35 @@ class session {
     answered,  // a request body phase answered locally
   };
 
-  asio::awaitable<bool> read_request_head();
-  asio::awaitable<after> exchange();
+  // What a request head means for its exchange.
+  struct request_plan {
+    std::optional<http::status> refusal;  // the answer to a head that is refused, and closes
+    bool close_after = false;             // the connection ends with this exchange
+    bool expect_continue = false;         // the client waits for "100 Continue" to send a body
+    bool has_body = false;
+  };
+
+  // How far reading the next request head got.
+  enum class head_read : std::uint8_t {
+    ready,      // the head is parsed
+    pending,    // more bytes are needed: `read_request_head` waits for them
+    closed,     // the connection ends without an answer
+    refused,    // the head is malformed: answer with the parser's status, then close
+    timed_out,  // the head came too slowly: answer 408, then close
+  };
+  // Starts on the next request head with what the client has sent; no waiting.
+  head_read next_request_head();
+  // The head's first bytes are there: reading it begins, on its deadline.
+  head_read begin_head();
+  head_read parse_head();
+  // Waits for and reads the rest of a head that `next_request_head` found `pending`.
+  asio::awaitable<head_read> read_request_head();
+  // Checks the request head and says how its exchange goes.
+  request_plan plan_exchange();
   // Takes the parsed head into the policy exchange and picks its route.
   void begin_exchange();
   // Policies, then the route's action: a local answer, or the proxy flow.
-  asio::awaitable<after> run_exchange(bool close_after, bool expect_continue, bool has_body);
+  asio::awaitable<after> run_exchange(const request_plan& plan);
   asio::awaitable<after> forward(std::uint32_t cluster, bool close_after, bool expect_continue);
   // Runs the log phase once the exchange is over.
   void end_exchange() noexcept;
@@ -110,9 +133,8 @@ class session {
   transfer write_upstream(std::string_view bytes, std::string_view more = {});
   std::error_code upstream_written(const transfer_result& r) noexcept;
   // Reads what the client has sent, if anything: `would_block` when nothing is there yet, and
-  // then the connection holds no buffer. Then `await_first_bytes` waits for the next request.
+  // then the connection holds no buffer.
   std::error_code read_ready_bytes();
-  asio::awaitable<std::error_code> await_first_bytes();
   void release_upstream(bool reusable) noexcept;
   void ensure_client_buffer();
   void ensure_buffers();
