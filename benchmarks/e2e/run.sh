@@ -13,7 +13,9 @@
 # between runs on a shared VM).
 #
 # Usage: benchmarks/e2e/run.sh          (no arguments; options are env vars)
-#   DURATION=10s      wrk duration per measured target
+#   DURATION=10s      wrk duration per measured run
+#   ROUNDS=3          measured runs per target, interleaved (round 1 runs every target, then
+#                     round 2 ...); the table shows each target's median
 #   WARMUP=2s         wrk warm-up per target (discarded)
 #   CONNECTIONS=64    wrk connections (keep-alive)
 #   THREADS=2         wrk threads
@@ -32,6 +34,7 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 readonly SCRIPT_DIR REPO_ROOT
 
 DURATION="${DURATION:-10s}"
+ROUNDS="${ROUNDS:-3}"
 WARMUP="${WARMUP:-2s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
@@ -289,6 +292,23 @@ show_shared() {
     printf "%s/%s requests per CPU-second ratio %.2f\n", a, b, ra / rb }'
 }
 
+# The larger of two "other" percentages; "-" stands for a run too short to sample.
+larger_other() {
+  if [[ "$1" == "-" ]]; then
+    echo "$2"
+  elif [[ "$2" == "-" ]] || (( $1 >= $2 )); then
+    echo "$1"
+  else
+    echo "$2"
+  fi
+}
+
+# The median of the numbers given (the mean of the middle two for an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # Latency value from wrk ("123.45us", "1.20ms", "1.01s") in milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN {
@@ -324,6 +344,7 @@ main() {
   fi
   duration_seconds "$DURATION" >/dev/null
   duration_seconds "$WARMUP" >/dev/null
+  [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive whole number, got '$ROUNDS'"
 
   local busy
   busy=$(cpu_busy_percent)
@@ -383,15 +404,37 @@ main() {
   check_target "haproxy" "$port"
   names+=(haproxy); ports+=("$port")
 
-  local i
-  declare -A rps p50 p99 errs other
+  local i round
+  # Per target and round ("name,round"), then per target: the median over the rounds (the
+  # most "other" CPU and all errors). Interleaved rounds let a VM whose speed drifts over
+  # minutes slow every target alike.
+  declare -A rps p50 p99 errs other run_rps run_p50 run_p99 run_errs
   for i in "${!names[@]}"; do
-    local n=${names[$i]} p=${ports[$i]}
-    log "$n: warm-up $WARMUP, then $DURATION (-t$THREADS -c$CONNECTIONS)"
-    run_wrk "$WARMUP" "$p" "$TMP/wrk-$n-warmup.txt"
-    run_wrk "$DURATION" "$p" "$TMP/wrk-$n.txt"
-    other[$n]=$OTHER
-    read -r "rps[$n]" "p50[$n]" "p99[$n]" "errs[$n]" < <(parse_wrk "$TMP/wrk-$n.txt")
+    log "${names[$i]}: warm-up $WARMUP (-t$THREADS -c$CONNECTIONS)"
+    run_wrk "$WARMUP" "${ports[$i]}" "$TMP/wrk-${names[$i]}-warmup.txt"
+  done
+  for (( round = 1; round <= ROUNDS; round++ )); do
+    for i in "${!names[@]}"; do
+      local n=${names[$i]} p=${ports[$i]} k="${names[$i]},$round"
+      log "$n: round $round of $ROUNDS, $DURATION (-t$THREADS -c$CONNECTIONS)"
+      run_wrk "$DURATION" "$p" "$TMP/wrk-$n-$round.txt"
+      other[$n]=$(larger_other "${other[$n]:--}" "$OTHER")
+      read -r "run_rps[$k]" "run_p50[$k]" "run_p99[$k]" "run_errs[$k]" \
+        < <(parse_wrk "$TMP/wrk-$n-$round.txt")
+    done
+  done
+  for n in "${names[@]}"; do
+    local -a v_rps=() v_p50=() v_p99=()
+    errs[$n]=0
+    for (( round = 1; round <= ROUNDS; round++ )); do
+      v_rps+=("${run_rps[$n,$round]}")
+      v_p50+=("${run_p50[$n,$round]}")
+      v_p99+=("${run_p99[$n,$round]}")
+      errs[$n]=$(( ${errs[$n]} + ${run_errs[$n,$round]} ))
+    done
+    rps[$n]=$(median "${v_rps[@]}")
+    p50[$n]=$(median "${v_p50[@]}")
+    p99[$n]=$(median "${v_p99[@]}")
   done
   # Pairs loaded at the same time: gantryd against nginx (as configured above, and adding the
   # forwarding fields gantryd adds), and six policies against none.
@@ -423,7 +466,8 @@ main() {
   if [[ " ${names[*]} " == *" gantryd "* ]]; then
     echo "gantryd: $GANTRYD${GANTRYD_ARGS:+ $GANTRYD_ARGS}"
   fi
-  echo "wrk:     -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up $WARMUP)"
+  echo "wrk:     -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up $WARMUP)," \
+    "$ROUNDS interleaved rounds; medians"
   echo "busy:    ${busy}% CPU before start (other load on the machine)"
   echo "pinning: server=${TASKSET_SERVER:-none} upstream=${TASKSET_UPSTREAM:-none} client=${TASKSET_CLIENT:-none}"
   echo
@@ -451,6 +495,14 @@ main() {
     done
     awk -v p="${rps[gantryd+6p]}" -v g="${rps[gantryd]}" 'BEGIN {
       printf "gantryd+6p/gantryd req/s ratio %.2f (six policies vs the bare proxy)\n", p / g }'
+    if (( ROUNDS > 1 )); then
+      printf 'gantryd/nginx req/s ratio per round:'
+      for (( round = 1; round <= ROUNDS; round++ )); do
+        awk -v g="${run_rps[gantryd,$round]}" -v o="${run_rps[nginx,$round]}" \
+          'BEGIN { printf " %.2f", g / o }'
+      done
+      echo
+    fi
   else
     echo "gantryd/nginx, gantryd/haproxy: n/a (gantryd skipped)"
   fi
