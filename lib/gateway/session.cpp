@@ -169,7 +169,12 @@ asio::awaitable<void> session::run() {
     after next = after::close;
     std::exception_ptr failure;
     try {
-      next = co_await run_exchange(plan);
+      // With no policy to run, the route's action starts at once. Not a conditional
+      // expression: GCC 12 miscompiles co_await of one (frames freed twice).
+      if (entry_->chain.empty())
+        next = co_await route_exchange(plan);
+      else
+        next = co_await run_exchange(plan);
     } catch (...) {
       failure = std::current_exception();
     }
@@ -353,30 +358,27 @@ void session::end_exchange() noexcept {
 
 asio::awaitable<session::after> session::run_exchange(const request_plan& plan) {
   const policy::chain& chain = entry_->chain;
-  const bool close_after = plan.close_after;
-  const bool expect_continue = plan.expect_continue;
-  // A local answer leaves an unread request body behind: the connection cannot go on.
-  const bool close_if_local = close_after || plan.has_body;
-  if (!chain.empty()) {
-    policy::outcome o = chain.run_request_head(exchange_);
-    policy::verdict v = o.value();
-    if (!o.ready()) v = co_await std::move(o).awaitable();
-    if (v == policy::verdict::respond) co_return co_await send_local(close_if_local);
-    if (chain.has_phase(policy::phase::request_head) && !is_writable(exchange_.request)) {
-      std::fputs("gantry: a policy left CR, LF or NUL, or a bad name, in a request head\n", stderr);
-      exchange_.respond(http::status::internal_server_error, "500 Internal Server Error\n",
-                        "text/plain; charset=utf-8");
-      co_return co_await send_local(close_if_local);
-    }
+  policy::outcome o = chain.run_request_head(exchange_);
+  policy::verdict v = o.value();
+  if (!o.ready()) v = co_await std::move(o).awaitable();
+  if (v == policy::verdict::respond) co_return co_await send_local(plan.close_if_local());
+  if (chain.has_phase(policy::phase::request_head) && !is_writable(exchange_.request)) {
+    std::fputs("gantry: a policy left CR, LF or NUL, or a bad name, in a request head\n", stderr);
+    exchange_.respond(http::status::internal_server_error, "500 Internal Server Error\n",
+                      "text/plain; charset=utf-8");
+    co_return co_await send_local(plan.close_if_local());
   }
+  co_return co_await route_exchange(plan);
+}
 
+asio::awaitable<session::after> session::route_exchange(const request_plan& plan) {
   const route::route* r = entry_->route;
   if (r == nullptr) {
     if (!view_->config->fallback_proxies) {
       exchange_.respond(http::status::not_found, "404 Not Found\n", "text/plain; charset=utf-8");
-      co_return co_await send_local(close_if_local);
+      return send_local(plan.close_if_local());
     }
-    co_return co_await forward(0, close_after, expect_continue);
+    return forward(0, plan.close_after, plan.expect_continue);
   }
 
   std::uint32_t cluster = entry_->cluster;
@@ -389,14 +391,14 @@ asio::awaitable<session::after> session::run_exchange(const request_plan& plan) 
     scratch_.clear();
     route::expand_captures(redirect->location, captures_, scratch_);
     exchange_.response.fields.add("Location", scratch_);
-    co_return co_await send_local(close_if_local);
+    return send_local(plan.close_if_local());
   } else if (const auto* direct = std::get_if<route::direct_response>(&r->action)) {
     exchange_.respond(direct->status, direct->body);
     for (http::field f : direct->headers) exchange_.response.fields.add(f.name, f.value);
-    co_return co_await send_local(close_if_local);
+    return send_local(plan.close_if_local());
   }
   apply_rewrites();
-  co_return co_await forward(cluster, close_after, expect_continue);
+  return forward(cluster, plan.close_after, plan.expect_continue);
 }
 
 void session::apply_rewrites() {

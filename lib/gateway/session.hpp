@@ -68,6 +68,8 @@ class session {
     bool close_after = false;             // the connection ends with this exchange
     bool expect_continue = false;         // the client waits for "100 Continue" to send a body
     bool has_body = false;
+    // A local answer leaves an unread request body behind: the connection cannot go on.
+    bool close_if_local() const noexcept { return close_after || has_body; }
   };
 
   // How far reading the next request head got.
@@ -89,8 +91,11 @@ class session {
   request_plan plan_exchange();
   // Takes the parsed head into the policy exchange and picks its route.
   void begin_exchange();
-  // Policies, then the route's action: a local answer, or the proxy flow.
+  // The request head's policies, then the route's action.
   asio::awaitable<after> run_exchange(const request_plan& plan);
+  // The route's action: a local answer, or the proxy flow. Not a coroutine itself: it starts
+  // the one that carries the exchange on.
+  asio::awaitable<after> route_exchange(const request_plan& plan);
   asio::awaitable<after> forward(std::uint32_t cluster, bool close_after, bool expect_continue);
   // Runs the log phase once the exchange is over.
   void end_exchange() noexcept;
