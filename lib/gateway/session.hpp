@@ -93,7 +93,7 @@ class session {
   void begin_exchange();
   // The request head's policies, then the route's action.
   asio::awaitable<after> run_exchange(const request_plan& plan);
-  // The route's action: a local answer, or the proxy flow. Not a coroutine itself: it starts
+  // The route's action: a local answer, or the proxy flow. Not a coroutine itself: it returns
   // the one that carries the exchange on.
   asio::awaitable<after> route_exchange(const request_plan& plan);
   asio::awaitable<after> forward(std::uint32_t cluster, bool close_after, bool expect_continue);
@@ -125,7 +125,8 @@ class session {
   // Gantry's own stands between an exchange and Asio's operation (a frame costs about 250
   // instructions, as much as a small write's own user-space work): the first arms the deadline
   // and returns the operation, the second takes its result, settles the deadline and says
-  // how it went.
+  // how it went. A client read is the exception: it runs on the deadline its caller armed
+  // for the whole head or body, and its caller settles that.
   //     auto ec = client_written(co_await write_client(out_));
   using transfer_result = std::tuple<std::error_code, std::size_t>;
   using transfer = asio::awaitable<transfer_result>;
