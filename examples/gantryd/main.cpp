@@ -48,7 +48,7 @@ Usage:
 
 Options:
   --listen HOST:PORT           address to serve on (default 127.0.0.1:8080; port 0 picks one);
-                               with --config, replaces the file's listen address
+                               with --config, replaces the file's listen addresses
   --admin HOST:PORT            admin listener (/metrics, /healthz); with --config, replaces
                                the file's admin address
   --upstream LIST              comma-separated upstream servers
@@ -69,8 +69,8 @@ Options:
   --help                       this text
 
 With --config, timeouts and limits come from the file; the options above that set them are
-refused there. When ready, gantryd prints "gantryd listening on HOST:PORT" and, with an admin
-listener, "gantryd admin on HOST:PORT".
+refused there. When ready, gantryd prints "gantryd listening on HOST:PORT" for each listen
+address and, with an admin listener, "gantryd admin on HOST:PORT".
 )";
 
 struct command_line {
@@ -315,8 +315,7 @@ int main(int argc, char** argv) {
     if (cmd.workers) doc.options.workers = *cmd.workers;
     if (cmd.listen) doc.listen = {*cmd.listen};
     if (cmd.admin) doc.admin_listen = *cmd.admin;
-    if (doc.listen.size() != 1)
-      throw std::invalid_argument("gantryd serves exactly one listen address");
+    if (doc.listen.empty()) throw std::invalid_argument("nothing to listen on");
 
     // Signals are caught before anyone can learn the address and send one.
     asio::io_context control_io;
@@ -326,9 +325,11 @@ int main(int argc, char** argv) {
     raise_descriptor_limit();
     gantry::gateway gw{doc.options};
     gw.configure(std::move(doc.gateway));
-    auto bound = gw.listen(doc.listen.front());
+    std::vector<asio::ip::tcp::endpoint> bound;
+    for (const std::string& address : doc.listen) bound.push_back(gw.listen(address));
     gw.start();
-    fmt::print("gantryd listening on {}:{}\n", bound.address().to_string(), bound.port());
+    for (const auto& b : bound)
+      fmt::print("gantryd listening on {}:{}\n", b.address().to_string(), b.port());
 
     std::optional<gantry::gateway> admin;
     if (doc.admin_listen) {
@@ -348,7 +349,7 @@ int main(int argc, char** argv) {
                  legacy ? fmt::format("upstreams {}", fmt::join(cmd.upstreams, ", "))
                  : demo ? std::string{"built-in demo (two demo API versions in-process)"}
                         : source.file);
-      if (demo) fmt::print("  try: curl -i http://localhost:{}/users/7\n", bound.port());
+      if (demo) fmt::print("  try: curl -i http://localhost:{}/users/7\n", bound.front().port());
     }
     std::fflush(stdout);
 

@@ -48,9 +48,32 @@ struct gateway::state {
   std::atomic<std::uint64_t> generation{0};
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // own-thread mode
   std::vector<std::shared_ptr<detail::worker>> workers;
-  std::vector<asio::ip::tcp::acceptor> pending_acceptors;  // bound, waiting for start()
+  // Per worker, the acceptors bound before start(), which hands them over.
+  std::vector<std::vector<asio::ip::tcp::acceptor>> pending_acceptors;
   std::vector<std::thread> threads;
   bool listening = false;
+
+  // The first listen() compiles the configuration and makes the workers.
+  void make_workers() {
+    std::shared_ptr<const detail::snapshot> compiled = detail::snapshot::compile(config);
+    auto budget = std::make_shared<detail::connection_budget>(options.client.max_total_connections);
+    if (host != nullptr) {
+      workers.push_back(
+          std::make_shared<detail::worker>(host->get_executor(), compiled, options, 0, budget));
+    } else {
+      for (unsigned i = 0; i < options.workers; ++i) {
+        // Each context is run by one thread and its sockets are touched by that thread only,
+        // so the reactor can skip its per-socket locks; posting to it from elsewhere stays
+        // safe.
+        contexts.push_back(std::make_unique<asio::io_context>(ASIO_CONCURRENCY_HINT_UNSAFE_IO));
+        workers.push_back(std::make_shared<detail::worker>(contexts.back()->get_executor(),
+                                                           compiled, options, i, budget));
+      }
+      pending_acceptors.resize(workers.size());
+    }
+    listening = true;
+    generation = 1;
+  }
 };
 
 gateway::gateway(gateway_options options) : state_{std::make_unique<state>()} {
@@ -126,38 +149,28 @@ std::uint64_t gateway::generation() const noexcept {
 
 asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
   state& s = *state_;
-  if (s.listening) throw std::logic_error("gateway: listen() may be called once");
-  std::shared_ptr<const detail::snapshot> config = detail::snapshot::compile(s.config);
-  auto requested = net::resolve_one(address);
+  const auto requested = net::resolve_one(address);
+  if (!s.listening) s.make_workers();
 
-  if (s.host != nullptr) {
-    auto acceptor = net::make_listener(s.host->get_executor(), requested);
-    auto bound = acceptor.local_endpoint();
-    s.workers.push_back(std::make_shared<detail::worker>(
-        s.host->get_executor(), config, s.options, 0,
-        std::make_shared<detail::connection_budget>(s.options.client.max_total_connections)));
-    s.workers.back()->start(std::move(acceptor));
-    s.listening = true;
-    s.generation = 1;
-    return bound;
-  }
-
-  // One acceptor per worker on the same address; with port 0 the first picks the port.
+  // One acceptor per worker on the same address; with port 0 the first picks the port. All
+  // are bound before any is handed over, so an address that fails leaves nothing half-served.
   auto bound = requested;
-  auto budget =
-      std::make_shared<detail::connection_budget>(s.options.client.max_total_connections);
-  for (unsigned i = 0; i < s.options.workers; ++i) {
-    // Each context is run by one thread and its sockets are touched by that thread only, so
-    // the reactor can skip its per-socket locks; posting to it from elsewhere stays safe.
-    s.contexts.push_back(std::make_unique<asio::io_context>(ASIO_CONCURRENCY_HINT_UNSAFE_IO));
-    auto executor = s.contexts.back()->get_executor();
-    s.pending_acceptors.push_back(net::make_listener(executor, bound));
-    if (i == 0) bound = s.pending_acceptors.back().local_endpoint();
-    s.workers.push_back(
-        std::make_shared<detail::worker>(executor, config, s.options, i, budget));
+  std::vector<asio::ip::tcp::acceptor> acceptors;
+  for (const auto& w : s.workers) {
+    acceptors.push_back(net::make_listener(w->executor(), bound));
+    if (acceptors.size() == 1) bound = acceptors.front().local_endpoint();
   }
-  s.listening = true;
-  s.generation = 1;
+  for (std::size_t i = 0; i < s.workers.size(); ++i) {
+    const std::shared_ptr<detail::worker>& w = s.workers[i];
+    auto& acceptor = acceptors[i];
+    if (s.host != nullptr) {
+      w->listen(std::move(acceptor));  // the host's context serves it as soon as it runs
+    } else if (s.threads.empty()) {
+      s.pending_acceptors[i].push_back(std::move(acceptor));
+    } else {
+      asio::post(w->executor(), [w, a = std::move(acceptor)]() mutable { w->listen(std::move(a)); });
+    }
+  }
   return bound;
 }
 
@@ -168,8 +181,8 @@ void gateway::start() {
   if (!s.threads.empty()) return;
   for (std::size_t i = 0; i < s.workers.size(); ++i) {
     auto w = s.workers[i];
-    asio::post(*s.contexts[i], [w, acceptor = std::move(s.pending_acceptors[i])]() mutable {
-      w->start(std::move(acceptor));
+    asio::post(*s.contexts[i], [w, acceptors = std::move(s.pending_acceptors[i])]() mutable {
+      for (auto& a : acceptors) w->listen(std::move(a));
     });
     s.threads.emplace_back([context = s.contexts[i].get()] { context->run(); });
   }

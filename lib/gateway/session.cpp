@@ -1,12 +1,8 @@
 #include "session.hpp"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <array>
 #include <asio/buffer.hpp>
-#include <asio/write.hpp>
-#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <variant>
@@ -66,10 +62,10 @@ bool is_close(const std::error_code& ec) noexcept {
 }
 
 // A pooled connection the upstream has closed, or on which it sent bytes nobody asked for,
-// must not carry the next request: the bytes would be taken for its response. One
-// non-blocking peek tells.
+// must not carry the next request: the bytes would be taken for its response. The stream's
+// reuse probe tells.
 //
-// The peek is a system call per reuse, so it is made only for connections idle at least
+// The probe is a system call per reuse, so it is made only for connections idle at least
 // `peek_after`: under load a connection is back in use microseconds after its last response,
 // before an upstream closes idle connections (seconds) — one that closes after a response says
 // so with "Connection: close" and is not pooled — and bytes that came with the response were
@@ -78,12 +74,6 @@ bool is_close(const std::error_code& ec) noexcept {
 // coarse clock: a connection idle less than a kernel tick may count as idle for one, and is
 // then peeked; that costs a system call, never a wrong reuse.)
 constexpr std::chrono::milliseconds peek_after{1};
-
-bool looks_reusable(asio::ip::tcp::socket& socket) noexcept {
-  char byte;
-  auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
 
 void report_policy_failure(std::exception_ptr e) noexcept {
   try {
@@ -128,16 +118,25 @@ http::status status_of(const http::parser& parser) noexcept {
 
 }  // namespace
 
-session::session(worker& owner, asio::ip::tcp::socket client)
+session::session(worker& owner, net::tcp_stream client)
     : owner_{owner},
       client_{std::move(client)},
       request_parser_{http::parser_mode::request, owner.options().client.request_limits},
       response_parser_{http::parser_mode::response, owner.options().upstream.response_limits} {
-  std::error_code ec;
-  auto remote = client_.remote_endpoint(ec);
-  if (!ec) client_address_ = remote.address().to_string();
-  // Lets read_ready_bytes try a read without blocking the worker.
-  client_.non_blocking(true, ec);
+  // The connection's facts, for every exchange on it: X-Forwarded-For and -Proto, policies
+  // and the log read them.
+  policy::downstream_facts& facts = exchange_.downstream;
+  if (const auto peer = client_.remote_endpoint(); peer.port() != 0) {
+    peer_address_ = peer.address().to_string();
+    facts.peer_address = peer_address_;
+    facts.peer_port = peer.port();
+  }
+  if (const auto local = client_.local_endpoint(); local.port() != 0) {
+    local_address_ = local.address().to_string();
+    facts.local_address = local_address_;
+    facts.local_port = local.port();
+  }
+  facts.scheme = "http";
   owner_.attach(*this);
 }
 
@@ -191,7 +190,7 @@ asio::awaitable<void> session::run() {
   }
   // Half-close, then drain what the client still sends until it closes too (bounded).
   std::error_code ec;
-  client_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  client_.shutdown_send(ec);
   if (!ec && !client_timed_out_) {
     phase_ = phase::idle;
     arm_client(linger_time);
@@ -204,7 +203,7 @@ asio::awaitable<void> session::run() {
       drained += n;
     }
   }
-  client_.close(ec);
+  client_.close();
 }
 
 session::head_read session::next_request_head() {
@@ -251,7 +250,7 @@ asio::awaitable<session::head_read> session::read_request_head() {
     if (phase_ == phase::idle) {
       // Waiting for a request that has not begun, without a buffer; the wait's end is no
       // answer (closed, or idle too long).
-      auto [ec] = co_await client_.async_wait(asio::socket_base::wait_read, use_tuple);
+      auto [ec] = co_await client_.async_wait_readable(use_tuple);
       if (!ec) ec = read_ready_bytes();
       if (ec == asio::error::would_block) continue;
       if (ec) co_return head_read::closed;
@@ -503,7 +502,7 @@ asio::awaitable<session::after> session::forward(std::uint32_t cluster_index, bo
     const auto now = clock::now();
     if (first_attempt) upstream_ = owner_.pool().take_idle(endpoint_, now);
     const bool reused = upstream_ != nullptr;
-    if (reused && now - upstream_->idle_since >= peek_after && !looks_reusable(upstream_->socket)) {
+    if (reused && now - upstream_->idle_since >= peek_after && !upstream_->stream.reusable()) {
       release_upstream(false);
       continue;
     }
@@ -560,10 +559,10 @@ asio::awaitable<session::after> session::forward(std::uint32_t cluster_index, bo
 asio::awaitable<std::error_code> session::connect(upstream::connection& conn,
                                                   const asio::ip::tcp::endpoint& address) {
   arm_upstream(owner_.options().upstream.connect_timeout);
-  auto [ec] = co_await conn.socket.async_connect(address, use_tuple);
+  auto [ec] = co_await conn.stream.async_connect(address, use_tuple);
   upstream_deadline_ = clock::time_point::max();
   if (upstream_timed_out_) co_return timed_out();
-  if (!ec) conn.socket.set_option(asio::ip::tcp::no_delay{true}, ec);
+  if (!ec) conn.stream.connected(ec);
   co_return ec;
 }
 
@@ -885,12 +884,12 @@ bool session::prepare_upstream_head(std::string_view endpoint_name) {
   }
   // The values are put together in scratch_ first: `host` views the fields' buffer, which
   // adding to the fields may move.
-  scratch_.append(client_address_);
+  scratch_.append(exchange_.downstream.peer_address);
   const std::size_t forwarded_for = scratch_.size();
   scratch_.append(*host);
   const std::string_view values{scratch_};
   fields.add("X-Forwarded-For", values.substr(0, forwarded_for));
-  fields.add("X-Forwarded-Proto", "http");
+  fields.add("X-Forwarded-Proto", exchange_.downstream.scheme);
   fields.add("X-Forwarded-Host", values.substr(forwarded_for));
   // The client's Host is in X-Forwarded-Host; the upstream gets the route's.
   if (entry_->route != nullptr && !entry_->route->host_rewrite.empty())
@@ -959,7 +958,7 @@ std::error_code session::read_ready_bytes() {
   // back to the worker while the socket is watched.
   ensure_client_buffer();
   std::error_code ec;
-  const std::size_t n = client_.read_some(from_client_.prepare(), ec);
+  const std::size_t n = client_.read_some_now(from_client_.prepare(), ec);
   if (!ec) {
     from_client_.commit(n);
   } else if (nothing_ready(ec)) {
@@ -971,7 +970,7 @@ std::error_code session::read_ready_bytes() {
 
 session::transfer session::read_upstream() {
   arm_upstream(owner_.options().upstream.response_timeout);
-  return upstream_->socket.async_read_some(from_upstream_.prepare(), use_tuple);
+  return upstream_->stream.async_read_some(from_upstream_.prepare(), use_tuple);
 }
 
 std::error_code session::upstream_read(const transfer_result& r) {
@@ -987,9 +986,7 @@ std::error_code session::upstream_read(const transfer_result& r) {
 
 session::transfer session::write_client(std::string_view bytes, std::string_view more) {
   arm_client(owner_.options().client.body_timeout);
-  return asio::async_write(
-      client_, std::array<asio::const_buffer, 2>{asio::buffer(bytes), asio::buffer(more)},
-      use_tuple);
+  return client_.async_write({asio::buffer(bytes), asio::buffer(more)}, use_tuple);
 }
 
 std::error_code session::client_written(const transfer_result& r) noexcept {
@@ -1001,9 +998,7 @@ std::error_code session::client_written(const transfer_result& r) noexcept {
 
 session::transfer session::write_upstream(std::string_view bytes, std::string_view more) {
   arm_upstream(owner_.options().upstream.response_timeout);
-  return asio::async_write(
-      upstream_->socket, std::array<asio::const_buffer, 2>{asio::buffer(bytes), asio::buffer(more)},
-      use_tuple);
+  return upstream_->stream.async_write({asio::buffer(bytes), asio::buffer(more)}, use_tuple);
 }
 
 std::error_code session::upstream_written(const transfer_result& r) noexcept {
@@ -1056,21 +1051,20 @@ void session::arm_upstream(clock::duration timeout) noexcept {
 }
 
 void session::enforce_deadlines(clock::time_point now) noexcept {
-  std::error_code ignored;
   if (now >= client_deadline_) {
     client_deadline_ = clock::time_point::max();
     client_timed_out_ = true;
     // An idle connection just ends; otherwise the waiting coroutine wakes to answer 408 or
     // to give up on a client that stopped reading.
     if (phase_ == phase::idle)
-      client_.close(ignored);
+      client_.close();
     else
-      client_.cancel(ignored);
+      client_.cancel();
   }
   if (now >= upstream_deadline_) {
     upstream_deadline_ = clock::time_point::max();
     upstream_timed_out_ = true;
-    if (upstream_) upstream_->socket.close(ignored);
+    if (upstream_) upstream_->stream.close();
   }
 }
 
@@ -1079,9 +1073,8 @@ void session::close_if_idle() noexcept {
 }
 
 void session::close() noexcept {
-  std::error_code ignored;
-  client_.close(ignored);
-  if (upstream_) upstream_->socket.close(ignored);
+  client_.close();
+  if (upstream_) upstream_->stream.close();
 }
 
 }  // namespace gantry::detail

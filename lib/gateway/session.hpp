@@ -4,7 +4,6 @@
 
 #include <array>
 #include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,6 +15,7 @@
 #include "gantry/core/coarse_clock.hpp"
 #include "gantry/http/parser.hpp"
 #include "gantry/http/status.hpp"
+#include "gantry/net/tcp_stream.hpp"
 #include "gantry/policy/exchange.hpp"
 #include "gantry/route/captures.hpp"
 #include "gantry/upstream/connection.hpp"
@@ -31,7 +31,7 @@ class session {
  public:
   using clock = core::coarse_clock;
 
-  session(worker& owner, asio::ip::tcp::socket client);
+  session(worker& owner, net::tcp_stream client);
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -151,7 +151,7 @@ class session {
   void arm_upstream(clock::duration timeout) noexcept;
 
   worker& owner_;
-  asio::ip::tcp::socket client_;
+  net::tcp_stream client_;
   // The configuration of the current (or last) exchange, kept until the next one starts.
   std::shared_ptr<worker_view> view_;
   const route_entry* entry_ = nullptr;
@@ -167,7 +167,9 @@ class session {
   bool rechunk_response_ = false;
   bool in_exchange_ = false;  // policies have seen the request: they see the rest too
   bool head_request_ = false;
-  std::string client_address_;
+  // What `exchange_.downstream` views.
+  std::string peer_address_;
+  std::string local_address_;
   http::parser request_parser_;
   http::parser response_parser_;
   io_buffer from_client_;

@@ -37,8 +37,7 @@ worker::worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> c
       index_{static_cast<std::uint32_t>(index)},
       pool_{executor, 0, options.upstream.pool},
       random_{options.random_seed != 0 ? options.random_seed + index : std::random_device{}()},
-      tick_timer_{executor},
-      slot_freed_{executor} {
+      tick_timer_{executor} {
   publish(std::move(config));
 }
 
@@ -64,14 +63,16 @@ void worker::publish(std::shared_ptr<const snapshot> config) {
 
 worker::~worker() = default;
 
-void worker::start(asio::ip::tcp::acceptor acceptor) {
-  acceptor_.emplace(std::move(acceptor));
+void worker::listen(asio::ip::tcp::acceptor acceptor) {
   if (draining_) {  // stopped before it started
     std::error_code ignored;
-    acceptor_->close(ignored);
+    acceptor.close(ignored);
     return;
   }
-  asio::co_spawn(executor_, accept_loop(shared_from_this()), report_exception);
+  listeners_.push_back(std::make_unique<listener>(
+      listener{.acceptor = std::move(acceptor), .slot_freed = asio::steady_timer{executor_}}));
+  asio::co_spawn(executor_, accept_loop(shared_from_this(), *listeners_.back()),
+                 report_exception);
   if (!ticking_) {
     ticking_ = true;
     asio::co_spawn(executor_, tick_loop(shared_from_this()), report_exception);
@@ -82,9 +83,11 @@ void worker::stop() {
   if (draining_) return;
   draining_ = true;
   drain_deadline_ = clock::now() + options_.drain_timeout;
-  std::error_code ignored;
-  if (acceptor_) acceptor_->close(ignored);
-  slot_freed_.cancel();
+  for (auto& l : listeners_) {
+    std::error_code ignored;
+    l->acceptor.close(ignored);
+    l->slot_freed.cancel();
+  }
   for (session* s = sessions_; s != nullptr; s = s->next) s->close_if_idle();
   pool_.clear();
 }
@@ -123,20 +126,21 @@ void worker::detach(session& s) noexcept {
   if (s.next != nullptr) s.next->prev = s.prev;
   --connection_count_;
   budget_->give_back();
-  if (waiting_for_slot_) slot_freed_.cancel();
+  for (auto& l : listeners_)
+    if (l->waiting_for_slot) l->slot_freed.cancel();
 }
 
-asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self) {
+asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self, listener& on) {
   for (;;) {
     if (connection_count_ >= options_.client.max_connections) {
       // Leave further clients in the kernel's accept queue until one of ours ends.
-      const bool open = co_await wait_for_slot(asio::steady_timer::time_point::max());
+      const bool open = co_await wait_for_slot(on, asio::steady_timer::time_point::max());
       if (!open) co_return;
       continue;
     }
-    auto [ec, socket] = co_await acceptor_->async_accept(use_tuple);
+    auto [ec, socket] = co_await on.acceptor.async_accept(use_tuple);
     if (ec) {
-      if (draining_ || !acceptor_->is_open()) co_return;
+      if (draining_ || !on.acceptor.is_open()) co_return;
       // Out of descriptors or a connection reset before accept: pause instead of spinning.
       asio::steady_timer pause{executor_, std::chrono::milliseconds{50}};
       co_await pause.async_wait(use_tuple);
@@ -146,8 +150,8 @@ asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self) {
     // pass it together; a client over it waits connected but unread, as in the accept queue.
     // A connection of this worker ending wakes it; another worker's is seen a tick later.
     while (!budget_->try_take()) {
-      const bool open = co_await wait_for_slot(asio::steady_timer::clock_type::now() +
-                                               options_.timer_resolution);
+      const bool open = co_await wait_for_slot(
+          on, asio::steady_timer::clock_type::now() + options_.timer_resolution);
       if (!open) co_return;
     }
     std::error_code ignored;
@@ -157,18 +161,18 @@ asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self) {
   }
 }
 
-asio::awaitable<bool> worker::wait_for_slot(asio::steady_timer::time_point until) {
-  waiting_for_slot_ = true;
-  slot_freed_.expires_at(until);
-  co_await slot_freed_.async_wait(use_tuple);
-  waiting_for_slot_ = false;
+asio::awaitable<bool> worker::wait_for_slot(listener& on, asio::steady_timer::time_point until) {
+  on.waiting_for_slot = true;
+  on.slot_freed.expires_at(until);
+  co_await on.slot_freed.async_wait(use_tuple);
+  on.waiting_for_slot = false;
   co_return !draining_;
 }
 
 // `self` keeps the worker alive for as long as the coroutine's frame exists.
 asio::awaitable<void> worker::serve([[maybe_unused]] std::shared_ptr<worker> self,
                                     asio::ip::tcp::socket socket) {
-  session s{*this, std::move(socket)};
+  session s{*this, net::tcp_stream{std::move(socket)}};
   co_await s.run();
 }
 

@@ -8,7 +8,6 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
-#include <optional>
 #include <random>
 #include <vector>
 
@@ -45,8 +44,9 @@ class worker : public std::enable_shared_from_this<worker> {
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
-  /// Starts accepting on `acceptor` and ticking deadlines. Call on the worker's thread.
-  void start(asio::ip::tcp::acceptor acceptor);
+  /// Accepts on `acceptor` from now on, besides the listeners it already serves, and ticks
+  /// deadlines. Call on the worker's thread.
+  void listen(asio::ip::tcp::acceptor acceptor);
   /// Stops accepting and drains. Call on the worker's thread.
   void stop();
   /// Stops at once: closes the acceptor and every connection. Call on the worker's thread.
@@ -76,10 +76,19 @@ class worker : public std::enable_shared_from_this<worker> {
   std::size_t connection_count() const noexcept { return connection_count_; }
 
  private:
-  asio::awaitable<void> accept_loop(std::shared_ptr<worker> self);
+  // One listening address as this worker serves it: its acceptor, and a timer that wakes its
+  // accept loop when a connection ends while the loop waits for a free slot (a timer of its
+  // own: re-arming a shared one would cancel the other loops' waits).
+  struct listener {
+    asio::ip::tcp::acceptor acceptor;
+    asio::steady_timer slot_freed;
+    bool waiting_for_slot = false;
+  };
+
+  asio::awaitable<void> accept_loop(std::shared_ptr<worker> self, listener& on);
   // Waits until a connection of this worker ends, `until` passes or the worker drains;
   // false once draining.
-  asio::awaitable<bool> wait_for_slot(asio::steady_timer::time_point until);
+  asio::awaitable<bool> wait_for_slot(listener& on, asio::steady_timer::time_point until);
   asio::awaitable<void> tick_loop(std::shared_ptr<worker> self);
   asio::awaitable<void> serve(std::shared_ptr<worker> self, asio::ip::tcp::socket socket);
 
@@ -87,7 +96,8 @@ class worker : public std::enable_shared_from_this<worker> {
   const gateway_options options_;
   const std::shared_ptr<connection_budget> budget_;
   const std::uint32_t index_;
-  std::optional<asio::ip::tcp::acceptor> acceptor_;
+  // Accept loops hold references to their listener: each stays where it was made.
+  std::vector<std::unique_ptr<listener>> listeners_;
   upstream::pool pool_;
   // Every endpoint address the pool has a slot for, in slot order: a reload that keeps an
   // endpoint keeps its pooled connections.
@@ -96,10 +106,8 @@ class worker : public std::enable_shared_from_this<worker> {
   std::mt19937_64 random_;
   std::vector<std::unique_ptr<char[]>> spare_buffers_;
   asio::steady_timer tick_timer_;
-  asio::steady_timer slot_freed_;
   session* sessions_ = nullptr;  // intrusive list of live sessions
   std::size_t connection_count_ = 0;
-  bool waiting_for_slot_ = false;
   bool draining_ = false;
   bool ticking_ = false;
   clock::time_point drain_deadline_{};

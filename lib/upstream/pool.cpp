@@ -19,9 +19,8 @@ std::unique_ptr<connection> pool::take_idle(std::uint32_t index, clock::time_poi
   while (!idle.empty()) {
     std::unique_ptr<connection> conn = std::move(idle.back());
     idle.pop_back();
-    if (now - conn->idle_since < options_.idle_timeout && conn->socket.is_open()) return conn;
-    std::error_code ignored;
-    conn->socket.close(ignored);
+    if (now - conn->idle_since < options_.idle_timeout && conn->stream.is_open()) return conn;
+    conn->stream.close();
   }
   return nullptr;
 }
@@ -33,15 +32,14 @@ std::unique_ptr<connection> pool::make_connection(std::uint32_t index) const {
 void pool::release(std::unique_ptr<connection> conn, bool reusable, clock::time_point now) {
   auto& idle = idle_[conn->endpoint];
   ++conn->exchanges;
-  if (reusable && conn->socket.is_open() &&
+  if (reusable && conn->stream.is_open() &&
       conn->exchanges < options_.max_exchanges_per_connection &&
       idle.size() < options_.max_idle_per_endpoint) {
     conn->idle_since = now;
     idle.push_back(std::move(conn));
     return;
   }
-  std::error_code ignored;
-  conn->socket.close(ignored);
+  conn->stream.close();
 }
 
 void pool::sweep(clock::time_point now) {
@@ -50,8 +48,7 @@ void pool::sweep(clock::time_point now) {
       return now - conn->idle_since < options_.idle_timeout;
     });
     for (auto it = idle.begin(); it != fresh; ++it) {
-      std::error_code ignored;
-      (*it)->socket.close(ignored);
+      (*it)->stream.close();
     }
     idle.erase(idle.begin(), fresh);
   }
@@ -60,8 +57,7 @@ void pool::sweep(clock::time_point now) {
 void pool::clear() {
   for (auto& idle : idle_) {
     for (auto& conn : idle) {
-      std::error_code ignored;
-      conn->socket.close(ignored);
+      conn->stream.close();
     }
     idle.clear();
   }

@@ -300,3 +300,26 @@ TEST_CASE("gantryd demo: every exchange is one access-log line and is counted in
     CHECK(prometheus_text::value_of(metrics, "gantry_request_duration_seconds_count", labels) ==
           count);
 }
+
+TEST_CASE("gantryd serves every address of the listen list") {
+  stub_upstream up{stub::echo()};
+  temp_dir dir{"listeners"};
+  std::string yaml = config_for(up.address(), "/");
+  const std::string one = "listen: [\"127.0.0.1:0\"]\n";
+  REQUIRE(yaml.starts_with(one));
+  yaml.replace(0, one.size(), "listen: [\"127.0.0.1:0\", \"127.0.0.1:0\"]\n");
+  auto file = dir.write("gantry.yaml", yaml);
+  gantryd_process d{{"--config", file.string()}};
+
+  // Both readiness lines are printed before anything else; the first gave d.port().
+  REQUIRE(d.process().wait_for_line("  workers:", after(10s)));
+  std::vector<std::uint16_t> ports;
+  const std::string out = d.process().stdout_text();
+  const std::string_view prefix = "gantryd listening on 127.0.0.1:";
+  for (auto at = out.find(prefix); at != std::string::npos; at = out.find(prefix, at + 1))
+    ports.push_back(static_cast<std::uint16_t>(std::stoul(out.substr(at + prefix.size()))));
+  REQUIRE(ports.size() == 2);
+  CHECK(ports[0] == d.port());
+  CHECK(ports[0] != ports[1]);
+  for (auto port : ports) CHECK(get(port, "/x").status() == 200);
+}

@@ -73,8 +73,10 @@ class gateway {
   std::uint64_t generation() const noexcept;
 
   /// Binds "host:port" (port 0 picks a free one) and starts serving on it: at once on a host
-  /// context, or when `start()` runs the workers. Returns the bound endpoint. Throws
-  /// `std::system_error` when the address cannot be bound.
+  /// context, or when `start()` runs the workers (or at once, when they already run). Call it
+  /// once per address to serve: every worker accepts on every listener, and all serve the
+  /// same routes. The first call compiles the configuration. Returns the bound endpoint.
+  /// Throws `std::system_error` when the address cannot be bound.
   asio::ip::tcp::endpoint listen(std::string_view address);
 
   /// Starts the worker threads (own-thread mode); returns at once.

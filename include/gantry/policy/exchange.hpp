@@ -13,6 +13,7 @@
 #include "gantry/http/response.hpp"
 #include "gantry/http/status.hpp"
 #include "gantry/policy/clock.hpp"
+#include "gantry/policy/downstream.hpp"
 #include "gantry/policy/state_store.hpp"
 #include "gantry/policy/verdict.hpp"
 
@@ -105,6 +106,9 @@ class exchange {
   /// The index of the worker running the exchange (0 to workers - 1): a shard index for
   /// per-worker state such as metrics, so they need no lock. Kept by `reset`, like the clock.
   std::uint32_t worker = 0;
+  /// The client connection: peer and local addresses, scheme, TLS. Set by the integrator
+  /// when the connection begins; kept by `reset`, like `worker`.
+  downstream_facts downstream;
 
   /// Begins an exchange: reads the time from `source` into `timings.start` and keeps `source`
   /// for `clock()`. `source` must outlive the exchange.

@@ -2,21 +2,22 @@
 /// @file
 /// A connection to an upstream server, as the pool keeps it.
 
-#include <asio/ip/tcp.hpp>
+#include <asio/any_io_executor.hpp>
 #include <cstdint>
 
 #include "gantry/core/coarse_clock.hpp"
+#include "gantry/net/tcp_stream.hpp"
 
 namespace gantry::upstream {
 
-/// A TCP connection to one endpoint plus what the pool needs to decide whether to reuse it.
+/// A connection to one endpoint plus what the pool needs to decide whether to reuse it.
 struct connection {
   using clock = core::coarse_clock;
 
-  explicit connection(asio::any_io_executor executor, std::uint32_t endpoint_index)
-      : socket{std::move(executor)}, endpoint{endpoint_index} {}
+  explicit connection(const asio::any_io_executor& executor, std::uint32_t endpoint_index)
+      : stream{executor}, endpoint{endpoint_index} {}
 
-  asio::ip::tcp::socket socket;
+  net::tcp_stream stream;
   /// Index of the endpoint within its pool.
   std::uint32_t endpoint;
   /// Exchanges completed on this connection.

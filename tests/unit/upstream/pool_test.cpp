@@ -15,7 +15,7 @@ namespace {
 // An open (unconnected) socket is enough for the pool's bookkeeping.
 std::unique_ptr<gantry::upstream::connection> open_connection(pool& p, std::uint32_t endpoint) {
   auto conn = p.make_connection(endpoint);
-  conn->socket.open(asio::ip::tcp::v4());
+  conn->stream.socket().open(asio::ip::tcp::v4());
   return conn;
 }
 
