@@ -1,6 +1,8 @@
 #pragma once
 // One client connection and the exchanges on it: read a request head, pick an upstream,
 // stream the request there and the response back, and do it again while keep-alive allows.
+// A template on the client's byte stream, so the TCP path makes no indirect call per read;
+// session.cpp instantiates it for TCP, the test kit for in-memory streams.
 
 #include <array>
 #include <asio/awaitable.hpp>
@@ -15,7 +17,7 @@
 #include "gantry/core/coarse_clock.hpp"
 #include "gantry/http/parser.hpp"
 #include "gantry/http/status.hpp"
-#include "gantry/net/tcp_stream.hpp"
+#include "gantry/net/byte_stream.hpp"
 #include "gantry/policy/exchange.hpp"
 #include "gantry/route/captures.hpp"
 #include "gantry/upstream/connection.hpp"
@@ -27,24 +29,34 @@ class worker;
 struct route_entry;
 struct worker_view;
 
-class session {
+// What the worker needs of each connection it serves, whatever its stream: its tick enforces
+// deadlines and stop closes connections. Virtual, as these run per tick, not per read.
+class session_base {
  public:
   using clock = core::coarse_clock;
 
-  session(worker& owner, net::tcp_stream client);
-  ~session();
+  virtual ~session_base() = default;
+  virtual void enforce_deadlines(clock::time_point now) noexcept = 0;
+  virtual void close_if_idle() noexcept = 0;
+  virtual void close() noexcept = 0;
+
+  session_base* prev = nullptr;  // the worker's intrusive list
+  session_base* next = nullptr;
+};
+
+template <net::byte_stream Stream>
+class session final : public session_base {
+ public:
+  session(worker& owner, Stream client);
+  ~session() override;
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
   asio::awaitable<void> run();
 
-  // Called by the worker's tick and on stop.
-  void enforce_deadlines(clock::time_point now) noexcept;
-  void close_if_idle() noexcept;
-  void close() noexcept;
-
-  session* prev = nullptr;  // the worker's intrusive list
-  session* next = nullptr;
+  void enforce_deadlines(clock::time_point now) noexcept override;
+  void close_if_idle() noexcept override;
+  void close() noexcept override;
 
  private:
   enum class phase : std::uint8_t { idle, reading_head, exchanging };
@@ -151,7 +163,7 @@ class session {
   void arm_upstream(clock::duration timeout) noexcept;
 
   worker& owner_;
-  net::tcp_stream client_;
+  Stream client_;
   // The configuration of the current (or last) exchange, kept until the next one starts.
   std::shared_ptr<worker_view> view_;
   const route_entry* entry_ = nullptr;
@@ -187,5 +199,11 @@ class session {
   clock::time_point client_deadline_ = clock::time_point::max();
   clock::time_point upstream_deadline_ = clock::time_point::max();
 };
+
+// Runs a session on `client` for as long as the connection lasts; `owner` is kept alive
+// for as long as the coroutine's frame exists (a host context may destroy it after the
+// gateway is gone).
+template <net::byte_stream Stream>
+asio::awaitable<void> serve_connection(std::shared_ptr<worker> owner, Stream client);
 
 }  // namespace gantry::detail

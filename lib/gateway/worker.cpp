@@ -13,9 +13,9 @@ namespace {
 
 using core::use_tuple;
 
-// Coroutines report errors as values; an exception here is a bug or memory exhaustion.
-// Say so and keep the worker serving.
-void report_exception(std::exception_ptr e) {
+}  // namespace
+
+void worker::report_exception(std::exception_ptr e) {
   if (!e) return;
   try {
     std::rethrow_exception(e);
@@ -25,8 +25,6 @@ void report_exception(std::exception_ptr e) {
     std::fputs("gantry: connection ended by an unknown exception\n", stderr);
   }
 }
-
-}  // namespace
 
 worker::worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> config,
                gateway_options options, std::size_t index,
@@ -73,10 +71,13 @@ void worker::listen(asio::ip::tcp::acceptor acceptor) {
       listener{.acceptor = std::move(acceptor), .slot_freed = asio::steady_timer{executor_}}));
   asio::co_spawn(executor_, accept_loop(shared_from_this(), *listeners_.back()),
                  report_exception);
-  if (!ticking_) {
-    ticking_ = true;
-    asio::co_spawn(executor_, tick_loop(shared_from_this()), report_exception);
-  }
+  start_ticking();
+}
+
+void worker::start_ticking() {
+  if (ticking_) return;
+  ticking_ = true;
+  asio::co_spawn(executor_, tick_loop(shared_from_this()), report_exception);
 }
 
 void worker::stop() {
@@ -88,13 +89,13 @@ void worker::stop() {
     l->acceptor.close(ignored);
     l->slot_freed.cancel();
   }
-  for (session* s = sessions_; s != nullptr; s = s->next) s->close_if_idle();
+  for (session_base* s = sessions_; s != nullptr; s = s->next) s->close_if_idle();
   pool_.clear();
 }
 
 void worker::abort() {
   stop();
-  for (session* s = sessions_; s != nullptr; s = s->next) s->close();
+  for (session_base* s = sessions_; s != nullptr; s = s->next) s->close();
   tick_timer_.cancel();
 }
 
@@ -110,7 +111,15 @@ void worker::give_buffer(std::unique_ptr<char[]> buffer) {
   if (spare_buffers_.size() < 256) spare_buffers_.push_back(std::move(buffer));
 }
 
-void worker::attach(session& s) noexcept {
+void worker::serve(net::tcp_stream client) {
+  if (draining_ || !budget_->try_take()) return client.close();
+  std::error_code ignored;
+  client.socket().set_option(asio::ip::tcp::no_delay{true}, ignored);
+  start_ticking();
+  start_session(std::move(client));
+}
+
+void worker::attach(session_base& s) noexcept {
   s.prev = nullptr;
   s.next = sessions_;
   if (sessions_ != nullptr) sessions_->prev = &s;
@@ -118,7 +127,7 @@ void worker::attach(session& s) noexcept {
   ++connection_count_;
 }
 
-void worker::detach(session& s) noexcept {
+void worker::detach(session_base& s) noexcept {
   if (s.prev != nullptr)
     s.prev->next = s.next;
   else
@@ -130,7 +139,8 @@ void worker::detach(session& s) noexcept {
     if (l->waiting_for_slot) l->slot_freed.cancel();
 }
 
-asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self, listener& on) {
+asio::awaitable<void> worker::accept_loop([[maybe_unused]] std::shared_ptr<worker> self,
+                                          listener& on) {
   for (;;) {
     if (connection_count_ >= options_.client.max_connections) {
       // Leave further clients in the kernel's accept queue until one of ours ends.
@@ -157,7 +167,7 @@ asio::awaitable<void> worker::accept_loop(std::shared_ptr<worker> self, listener
     std::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay{true}, ignored);
     // The session gives the budget's unit back when it detaches.
-    asio::co_spawn(executor_, serve(self, std::move(socket)), report_exception);
+    start_session(net::tcp_stream{std::move(socket)});
   }
 }
 
@@ -169,13 +179,6 @@ asio::awaitable<bool> worker::wait_for_slot(listener& on, asio::steady_timer::ti
   co_return !draining_;
 }
 
-// `self` keeps the worker alive for as long as the coroutine's frame exists.
-asio::awaitable<void> worker::serve([[maybe_unused]] std::shared_ptr<worker> self,
-                                    asio::ip::tcp::socket socket) {
-  session s{*this, net::tcp_stream{std::move(socket)}};
-  co_await s.run();
-}
-
 asio::awaitable<void> worker::tick_loop([[maybe_unused]] std::shared_ptr<worker> self) {
   for (;;) {
     tick_timer_.expires_after(options_.timer_resolution);
@@ -184,10 +187,10 @@ asio::awaitable<void> worker::tick_loop([[maybe_unused]] std::shared_ptr<worker>
     const auto now = clock::now();
     // Enforcing a deadline only closes or cancels sockets; sessions leave the list later,
     // from their own coroutines, so walking the list here is safe.
-    for (session* s = sessions_; s != nullptr; s = s->next) s->enforce_deadlines(now);
+    for (session_base* s = sessions_; s != nullptr; s = s->next) s->enforce_deadlines(now);
     if (draining_) {
       if (now >= drain_deadline_)
-        for (session* s = sessions_; s != nullptr; s = s->next) s->close();
+        for (session_base* s = sessions_; s != nullptr; s = s->next) s->close();
       if (sessions_ == nullptr) break;
     }
     pool_.sweep(now);

@@ -4,23 +4,30 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/co_spawn.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "gantry/core/coarse_clock.hpp"
 #include "gantry/gateway/options.hpp"
+#include "gantry/net/tcp_stream.hpp"
 #include "gantry/upstream/pool.hpp"
 #include "gantry/upstream/round_robin.hpp"
 #include "connection_budget.hpp"
+#include "session.hpp"
 #include "snapshot.hpp"
+
+namespace gantry::testing {
+class memory_stream;
+}
 
 namespace gantry::detail {
 
-class session;
 
 // A worker's own view of one snapshot: where its endpoints sit in the worker's pool and the
 // balancers' positions. Only the worker's thread touches it; sessions hold it for as long
@@ -47,6 +54,11 @@ class worker : public std::enable_shared_from_this<worker> {
   /// Accepts on `acceptor` from now on, besides the listeners it already serves, and ticks
   /// deadlines. Call on the worker's thread.
   void listen(asio::ip::tcp::acceptor acceptor);
+  /// Serves a client connection that arrived some other way than through a listener,
+  /// counted against the gateway's connection cap (closed at once when it is reached). Call
+  /// on the worker's thread. The in-memory overload is defined with the test kit.
+  void serve(net::tcp_stream client);
+  void serve(testing::memory_stream client);
   /// Stops accepting and drains. Call on the worker's thread.
   void stop();
   /// Stops at once: closes the acceptor and every connection. Call on the worker's thread.
@@ -71,8 +83,12 @@ class worker : public std::enable_shared_from_this<worker> {
 
   // Sessions register themselves so the tick can enforce their deadlines and stop can
   // close them.
-  void attach(session& s) noexcept;
-  void detach(session& s) noexcept;
+  void attach(session_base& s) noexcept;
+  void detach(session_base& s) noexcept;
+
+  // Coroutines report errors as values; an exception ending a connection is a bug or memory
+  // exhaustion: it is said on stderr and the worker keeps serving.
+  static void report_exception(std::exception_ptr e);
   std::size_t connection_count() const noexcept { return connection_count_; }
 
  private:
@@ -90,7 +106,14 @@ class worker : public std::enable_shared_from_this<worker> {
   // false once draining.
   asio::awaitable<bool> wait_for_slot(listener& on, asio::steady_timer::time_point until);
   asio::awaitable<void> tick_loop(std::shared_ptr<worker> self);
-  asio::awaitable<void> serve(std::shared_ptr<worker> self, asio::ip::tcp::socket socket);
+  // Starts the loop that enforces deadlines, unless it runs.
+  void start_ticking();
+  // Runs a session on a connection whose budget unit is taken.
+  template <class Stream>
+  void start_session(Stream client) {
+    asio::co_spawn(executor_, serve_connection(shared_from_this(), std::move(client)),
+                   report_exception);
+  }
 
   asio::any_io_executor executor_;
   const gateway_options options_;
@@ -106,7 +129,7 @@ class worker : public std::enable_shared_from_this<worker> {
   std::mt19937_64 random_;
   std::vector<std::unique_ptr<char[]>> spare_buffers_;
   asio::steady_timer tick_timer_;
-  session* sessions_ = nullptr;  // intrusive list of live sessions
+  session_base* sessions_ = nullptr;  // intrusive list of live sessions
   std::size_t connection_count_ = 0;
   bool draining_ = false;
   bool ticking_ = false;

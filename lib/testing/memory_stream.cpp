@@ -41,6 +41,12 @@ void memory_stream::fail_from(std::size_t n, std::error_code ec) noexcept {
 
 bool memory_stream::send_shut() const noexcept { return state_->send_shut; }
 
+void memory_stream::set_endpoints(const asio::ip::tcp::endpoint& remote,
+                                  const asio::ip::tcp::endpoint& local) noexcept {
+  state_->remote = remote;
+  state_->local = local;
+}
+
 std::error_code memory_stream::state::next_operation() noexcept {
   if (failure) return failure;
   if (operations_until_failure != 0 && --operations_until_failure == 0) failure = planned_failure;

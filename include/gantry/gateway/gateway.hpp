@@ -15,6 +15,10 @@
 
 namespace gantry {
 
+namespace testing {
+class memory_stream;
+}
+
 /// An HTTP/1.1 gateway: routes, policy chains and upstream clusters, assembled.
 ///
 /// It runs either on worker threads of its own (one `io_context`, one SO_REUSEPORT acceptor
@@ -78,6 +82,18 @@ class gateway {
   /// same routes. The first call compiles the configuration. Returns the bound endpoint.
   /// Throws `std::system_error` when the address cannot be bound.
   asio::ip::tcp::endpoint listen(std::string_view address);
+
+  /// Serves one client connection the host accepted itself (its own acceptor, a socket
+  /// handed over by a supervisor), as if a listener had accepted it: counted against
+  /// `max_total_connections` (closed at once when that is reached), served until it ends.
+  /// Workers of the gateway's own take such connections in turn. Compiles the configuration
+  /// if `listen()` has not. Call from the thread that declared the gateway.
+  void serve(asio::ip::tcp::socket client);
+  /// Serves an in-memory connection from the test kit (`gantry/testing/memory_stream.hpp`),
+  /// so a test drives the real exchange flow without sockets. Only on a gateway that runs on
+  /// the host's io_context, whose executor the stream must use; throws `std::logic_error`
+  /// otherwise.
+  void serve(testing::memory_stream client);
 
   /// Starts the worker threads (own-thread mode); returns at once.
   void start();

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <asio/buffer.hpp>
+#include <asio/ip/tcp.hpp>
 #include <concepts>
 #include <cstddef>
 #include <system_error>
@@ -36,6 +37,8 @@ using gathered_bytes = std::array<asio::const_buffer, 2>;
 /// - `close()`: ends the stream at once; `is_open()` is false from then on.
 /// - `reusable()`: for a pooled, idle connection: true when the peer has neither closed it
 ///   nor sent bytes nobody asked for.
+/// - `remote_endpoint()`, `local_endpoint()`: the addresses of both ends, as the transport
+///   underneath knows them; unspecified (port 0) when it has none.
 template <class S>
 concept byte_stream =
     requires(S& s, const S& cs, asio::mutable_buffer in, gathered_bytes out, std::error_code& ec) {
@@ -48,6 +51,8 @@ concept byte_stream =
       s.close();
       { cs.is_open() } -> std::same_as<bool>;
       { s.reusable() } -> std::same_as<bool>;
+      { cs.remote_endpoint() } -> std::same_as<asio::ip::tcp::endpoint>;
+      { cs.local_endpoint() } -> std::same_as<asio::ip::tcp::endpoint>;
     };
 // clang-format on
 

@@ -6,6 +6,7 @@
 #include <asio/buffer.hpp>
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <cstddef>
@@ -41,7 +42,8 @@ namespace gantry::testing {
 /// ```
 ///
 /// Operations complete through the executor, never inside the call that starts them.
-/// Single-threaded, like the io_context that runs it.
+/// Single-threaded, like the io_context that runs it. Copies are handles to the same end, so
+/// a test keeps one after handing the stream to the code under test.
 class memory_stream {
  public:
   /// An end whose peer is the test.
@@ -62,6 +64,9 @@ class memory_stream {
   void fail_from(std::size_t n, std::error_code ec) noexcept;
   /// True once `shutdown_send` or `close` was called on this end.
   bool send_shut() const noexcept;
+  /// The addresses `remote_endpoint` and `local_endpoint` report; unspecified until set.
+  void set_endpoints(const asio::ip::tcp::endpoint& remote,
+                     const asio::ip::tcp::endpoint& local) noexcept;
 
   // The byte_stream operations.
   template <class Token>
@@ -85,6 +90,8 @@ class memory_stream {
   void close() noexcept;
   bool is_open() const noexcept;
   bool reusable() noexcept;
+  asio::ip::tcp::endpoint remote_endpoint() const noexcept { return state_->remote; }
+  asio::ip::tcp::endpoint local_endpoint() const noexcept { return state_->local; }
 
  private:
   struct state {
@@ -94,6 +101,8 @@ class memory_stream {
     std::string input;        // fed, not read yet
     std::string output;       // written by this end
     std::weak_ptr<state> peer;
+    asio::ip::tcp::endpoint remote;
+    asio::ip::tcp::endpoint local;
     std::size_t read_limit = std::numeric_limits<std::size_t>::max();
     std::size_t operations_until_failure = 0;  // 0: none planned
     std::error_code planned_failure;

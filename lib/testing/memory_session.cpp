@@ -1,0 +1,17 @@
+// The session over the test kit's in-memory stream: the same exchange flow the gateway runs
+// on TCP, for tests without sockets.
+#include "gantry/testing/memory_stream.hpp"
+#include "../gateway/session_impl.hpp"
+
+namespace gantry::detail {
+
+template class session<testing::memory_stream>;
+template asio::awaitable<void> serve_connection(std::shared_ptr<worker>, testing::memory_stream);
+
+void worker::serve(testing::memory_stream client) {
+  if (draining_ || !budget_->try_take()) return client.close();
+  start_ticking();
+  start_session(std::move(client));
+}
+
+}  // namespace gantry::detail
