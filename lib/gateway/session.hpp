@@ -20,7 +20,7 @@
 #include "gantry/net/byte_stream.hpp"
 #include "gantry/policy/exchange.hpp"
 #include "gantry/route/captures.hpp"
-#include "gantry/upstream/connection.hpp"
+#include "gantry/upstream/lease.hpp"
 #include "io_buffer.hpp"
 
 namespace gantry::detail {
@@ -62,17 +62,6 @@ class session final : public session_base {
   enum class phase : std::uint8_t { idle, reading_head, exchanging };
   // What the connection does after an exchange.
   enum class after : std::uint8_t { keep_alive, close };
-
-  // How sending a request to the upstream ended.
-  enum class send_result : std::uint8_t {
-    ok,
-    upstream_failed,
-    upstream_timed_out,
-    client_failed,
-    client_timed_out,
-    bad_body,
-    answered,  // a request body phase answered locally
-  };
 
   // What a request head means for its exchange.
   struct request_plan {
@@ -117,9 +106,13 @@ class session final : public session_base {
   // Error answers are cold: the compiler then lays the paths that call them out of the way of
   // the request path's code (about 1 % more requests per CPU-second).
   [[gnu::cold]] asio::awaitable<void> fail(http::status status);
+  // The answer to a failed exchange, as `status_for` maps its error; none when the client is
+  // gone.
+  [[gnu::cold]] asio::awaitable<void> fail(std::error_code ec);
   asio::awaitable<std::error_code> connect(upstream::connection& conn,
                                            const asio::ip::tcp::endpoint& address);
-  asio::awaitable<send_result> send_request(bool& continue_due, bool& body_started,
+  // A request body phase that answers leaves a local response in the exchange, and no error.
+  asio::awaitable<std::error_code> send_request(bool& continue_due, bool& body_started,
                                             bool& request_complete);
   // nullopt: nothing came back on a reused connection and the request may be sent again.
   asio::awaitable<std::optional<after>> relay_response(bool close_after, bool may_retry);
@@ -188,7 +181,9 @@ class session final : public session_base {
   io_buffer from_upstream_;
   std::string out_;              // bytes being assembled for the next write
   std::string scratch_;          // for building header values
-  std::unique_ptr<upstream::connection> upstream_;
+  // Released to the pool only when the response ended cleanly; closed on any other way out,
+  // at the exchange's end at the latest.
+  upstream::lease upstream_;
   std::uint32_t endpoint_ = 0;
   std::uint32_t requests_served_ = 0;
   http::version client_version_{};  // of the current request, before it is rewritten

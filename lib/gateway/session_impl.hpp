@@ -13,6 +13,7 @@
 
 #include "gantry/core/ascii.hpp"
 #include "gantry/core/async.hpp"
+#include "gantry/gateway/proxy_error.hpp"
 #include "gantry/http/error.hpp"
 #include "gantry/http/field_syntax.hpp"
 #include "gantry/http/forwarding.hpp"
@@ -54,6 +55,14 @@ class unobserved_clock final : public policy::clock {
 const unobserved_clock unobserved_clock::instance;
 
 std::error_code timed_out() noexcept { return std::make_error_code(std::errc::timed_out); }
+
+// An I/O error on either side, as the proxy flow reports it.
+std::error_code upstream_error(const std::error_code& ec) noexcept {
+  return ec == timed_out() ? proxy_errc::upstream_timed_out : proxy_errc::upstream_failed;
+}
+std::error_code client_error(const std::error_code& ec) noexcept {
+  return ec == timed_out() ? proxy_errc::client_timed_out : proxy_errc::client_gone;
+}
 
 // A non-blocking read that found nothing to read.
 bool nothing_ready(const std::error_code& ec) noexcept {
@@ -194,7 +203,6 @@ asio::awaitable<void> session<Stream>::run() {
       // A policy threw (they should answer with a status instead): the client gets a 500 if
       // nothing of the response went out yet, and the log phase still runs.
       report_policy_failure(failure);
-      release_upstream(false);
       co_await fail(http::status::internal_server_error);
       next = after::close;
     }
@@ -363,6 +371,9 @@ void session<Stream>::begin_exchange() {
 
 template <net::byte_stream Stream>
 void session<Stream>::end_exchange() noexcept {
+  // An upstream connection still lent to the exchange did not end cleanly: closed, whatever
+  // path the exchange took out.
+  if (upstream_) release_upstream(false);
   in_exchange_ = false;
   exchange_deadline_ = clock::time_point::max();
   exchange_.request_bytes = request_bytes_;
@@ -486,6 +497,11 @@ asio::awaitable<typename session<Stream>::after> session<Stream>::send_local(boo
 }
 
 template <net::byte_stream Stream>
+asio::awaitable<void> session<Stream>::fail(std::error_code ec) {
+  if (const auto status = status_for(ec)) co_await fail(*status);
+}
+
+template <net::byte_stream Stream>
 asio::awaitable<void> session<Stream>::fail(http::status status) {
   if (!in_exchange_) {
     co_await respond_plain(status);
@@ -512,7 +528,7 @@ asio::awaitable<typename session<Stream>::after> session<Stream>::forward(std::u
   exchange_.cluster = cluster.name;
   exchange_.endpoint = target.name;
   if (!prepare_upstream_head(target.name)) {
-    co_await fail(http::status::bad_request);
+    co_await fail(http::errc::bad_message);
     co_return after::close;
   }
 
@@ -526,51 +542,31 @@ asio::awaitable<typename session<Stream>::after> session<Stream>::forward(std::u
     if (!first_attempt) serialize_upstream_head();
     ensure_buffers();
     const auto now = clock::now();
-    if (first_attempt) upstream_ = owner_.pool().take_idle(endpoint_, now);
-    const bool reused = upstream_ != nullptr;
+    if (first_attempt) upstream_ = upstream::lease{owner_.pool(), owner_.pool().take_idle(endpoint_, now)};
+    const bool reused = static_cast<bool>(upstream_);
     if (reused && now - upstream_->idle_since >= peek_after && !upstream_->stream.reusable()) {
       release_upstream(false);
       continue;
     }
     if (!reused) {
-      upstream_ = owner_.pool().make_connection(endpoint_);
+      upstream_ = upstream::lease{owner_.pool(), owner_.pool().make_connection(endpoint_)};
       if (auto ec = co_await connect(*upstream_, target.address)) {
-        release_upstream(false);
-        co_await fail(ec == timed_out() ? http::status::gateway_timeout
-                                        : http::status::bad_gateway);
+        co_await fail(ec);
         co_return after::close;
       }
     }
 
-    auto sent = co_await send_request(continue_due, body_started, request_complete);
-    if (sent == send_result::upstream_failed && reused && first_attempt && !body_started) {
+    const std::error_code sent = co_await send_request(continue_due, body_started, request_complete);
+    if (sent == proxy_errc::upstream_failed && reused && first_attempt && !body_started) {
       release_upstream(false);
       continue;  // the pooled connection was dead before it got the request: a fresh one
     }
-    switch (sent) {
-      case send_result::ok:
-        break;
-      case send_result::upstream_failed:
-      case send_result::upstream_timed_out:
-        release_upstream(false);
-        co_await fail(sent == send_result::upstream_timed_out ? http::status::gateway_timeout
-                                                              : http::status::bad_gateway);
-        co_return after::close;
-      case send_result::client_failed:
-        release_upstream(false);
-        co_return after::close;
-      case send_result::client_timed_out:
-        release_upstream(false);
-        co_await fail(http::status::request_timeout);
-        co_return after::close;
-      case send_result::bad_body:
-        release_upstream(false);
-        co_await fail(status_of(request_parser_));
-        co_return after::close;
-      case send_result::answered:
-        release_upstream(false);
-        co_return co_await send_local(true);
+    if (sent) {
+      co_await fail(sent);
+      co_return after::close;
     }
+    // A request body phase answered: the upstream has part of the request, and is dropped.
+    if (exchange_.has_local_response()) co_return co_await send_local(true);
 
     // Sent again only if the upstream may not have acted on it: nothing came back on a
     // reused connection, and repeating the request is harmless (RFC 9110 9.2.2).
@@ -588,25 +584,23 @@ asio::awaitable<std::error_code> session<Stream>::connect(upstream::connection& 
   arm_upstream(owner_.options().upstream.connect_timeout);
   auto [ec] = co_await conn.stream.async_connect(address, use_tuple);
   upstream_deadline_ = clock::time_point::max();
-  if (upstream_timed_out_) co_return timed_out();
+  if (upstream_timed_out_) co_return proxy_errc::upstream_timed_out;
   if (!ec) conn.stream.connected(ec);
-  co_return ec;
+  if (ec) co_return proxy_errc::upstream_unreachable;
+  co_return std::error_code{};
 }
 
 template <net::byte_stream Stream>
-asio::awaitable<typename session<Stream>::send_result> session<Stream>::send_request(bool& continue_due, bool& body_started,
+asio::awaitable<std::error_code> session<Stream>::send_request(bool& continue_due, bool& body_started,
                                                             bool& request_complete) {
   const bool chunked = request_parser_.chunked() || rechunk_request_;
   const policy::chain& chain = entry_->chain;
   const bool body_phase = chain.has_phase(policy::phase::request_body);
-  auto upstream_failure = [](const std::error_code& ec) {
-    return ec == timed_out() ? send_result::upstream_timed_out : send_result::upstream_failed;
-  };
   if (request_complete) {  // a retry of a request without body: head (and last chunk) only
     if (chunked) http::serialize_last_chunk(request_parser_.trailers(), out_);
     auto ec = upstream_written(co_await write_upstream(out_));
     out_.clear();
-    co_return ec ? upstream_failure(ec) : send_result::ok;
+    co_return ec ? upstream_error(ec) : std::error_code{};
   }
   const auto body_timeout = owner_.options().client.body_timeout;
   for (;;) {
@@ -622,7 +616,7 @@ asio::awaitable<typename session<Stream>::send_result> session<Stream>::send_req
           policy::outcome o = chain.run_request_body(exchange_, c);
           policy::verdict v = o.value();
           if (!o.ready()) v = co_await std::move(o).awaitable();
-          if (v == policy::verdict::respond) co_return send_result::answered;
+          if (v == policy::verdict::respond) co_return std::error_code{};
           piece = c.data;
           if (piece.empty()) break;  // dropped; an empty chunk would end the body
         }
@@ -632,7 +626,7 @@ asio::awaitable<typename session<Stream>::send_result> session<Stream>::send_req
         } else {
           auto ec = upstream_written(co_await write_upstream(out_, piece));
           out_.clear();
-          if (ec) co_return upstream_failure(ec);
+          if (ec) co_return upstream_error(ec);
         }
         if (chunked) out_.append(http::chunk_terminator);
         break;
@@ -643,7 +637,7 @@ asio::awaitable<typename session<Stream>::send_result> session<Stream>::send_req
           policy::outcome o = chain.run_request_body(exchange_, c);
           policy::verdict v = o.value();
           if (!o.ready()) v = co_await std::move(o).awaitable();
-          if (v == policy::verdict::respond) co_return send_result::answered;
+          if (v == policy::verdict::respond) co_return std::error_code{};
           if (!c.data.empty()) {
             http::serialize_chunk_size(c.data.size(), out_);
             out_.append(c.data);
@@ -654,28 +648,27 @@ asio::awaitable<typename session<Stream>::send_result> session<Stream>::send_req
         if (chunked) http::serialize_last_chunk(request_parser_.trailers(), out_);
         auto ec = upstream_written(co_await write_upstream(out_));
         out_.clear();
-        co_return ec ? upstream_failure(ec) : send_result::ok;
+        co_return ec ? upstream_error(ec) : std::error_code{};
       }
       case http::parse_event::need_more: {
         if (!out_.empty()) {
           auto ec = upstream_written(co_await write_upstream(out_));
           out_.clear();
-          if (ec) co_return upstream_failure(ec);
+          if (ec) co_return upstream_error(ec);
         }
         if (continue_due) {
           continue_due = false;
           if (client_written(co_await write_client(continue_response)))
-            co_return send_result::client_failed;
+            co_return proxy_errc::client_gone;
         }
         arm_client(body_timeout);
         auto ec = client_read(co_await read_client());
         client_deadline_ = clock::time_point::max();
-        if (ec)
-          co_return ec == timed_out() ? send_result::client_timed_out : send_result::client_failed;
+        if (ec) co_return client_error(ec);
         break;
       }
       default:
-        co_return send_result::bad_body;
+        co_return request_parser_.error();
     }
   }
 }
@@ -698,8 +691,7 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
         continue;
       }
       if (may_retry && !received_any && is_close(ec)) co_return std::nullopt;
-      release_upstream(false);
-      co_await fail(ec == timed_out() ? http::status::gateway_timeout : http::status::bad_gateway);
+      co_await fail(upstream_error(ec));
       co_return after::close;
     }
     if (step.event == http::parse_event::message_end && interim) {
@@ -710,8 +702,7 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
     // A malformed or oversized head, or a switch of protocols we never asked for (Upgrade
     // is not forwarded), is the upstream's fault.
     if (step.event != http::parse_event::head || status == 101) {
-      release_upstream(false);
-      co_await fail(http::status::bad_gateway);
+      co_await fail(proxy_errc::bad_upstream_response);
       co_return after::close;
     }
     if (status >= 200) break;
@@ -727,10 +718,7 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
     http::serialize_head(res, out_);
     auto ec = client_written(co_await write_client(out_));
     out_.clear();
-    if (ec) {
-      release_upstream(false);
-      co_return after::close;
-    }
+    if (ec) co_return after::close;
   }
 
   // The head goes through the response phases with its framing settled and hop-by-hop
@@ -738,8 +726,7 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
   std::swap(exchange_.response, response_parser_.response());  // both keep their buffers
   exchange_.accept_upstream_response();
   if (!http::prepare_for_forwarding(exchange_.response.fields, response_parser_, scratch_)) {
-    release_upstream(false);
-    co_await fail(http::status::bad_gateway);
+    co_await fail(proxy_errc::bad_upstream_response);
     co_return after::close;
   }
   const policy::chain& chain = entry_->chain;
@@ -747,10 +734,7 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
     policy::outcome o = chain.run_response_head(exchange_);
     policy::verdict v = o.value();
     if (!o.ready()) v = co_await std::move(o).awaitable();
-    if (v == policy::verdict::respond) {
-      release_upstream(false);
-      co_return co_await send_local(true);
-    }
+    if (v == policy::verdict::respond) co_return co_await send_local(true);
     drop_unwritable(exchange_.response);
   }
 
@@ -779,10 +763,7 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
         std::string_view piece = response_parser_.body();
         if (body_phase) {
           policy::body_chunk c{piece, false};
-          if (!co_await run_body_phase(c)) {
-            release_upstream(false);
-            co_return after::close;
-          }
+          if (!co_await run_body_phase(c)) co_return after::close;
           piece = c.data;
           if (piece.empty()) break;  // dropped; an empty chunk would end the body
         }
@@ -792,10 +773,7 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
         } else {
           auto ec = client_written(co_await write_client(out_, piece));
           out_.clear();
-          if (ec) {
-            release_upstream(false);
-            co_return after::close;
-          }
+          if (ec) co_return after::close;
         }
         if (chunked_out) out_.append(http::chunk_terminator);
         break;
@@ -803,10 +781,7 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
       case http::parse_event::message_end: {
         if (body_phase && body_seen) {
           policy::body_chunk c{{}, true};
-          if (!co_await run_body_phase(c)) {
-            release_upstream(false);
-            co_return after::close;
-          }
+          if (!co_await run_body_phase(c)) co_return after::close;
           if (!c.data.empty()) {
             if (chunked_out) http::serialize_chunk_size(c.data.size(), out_);
             out_.append(c.data);
@@ -822,29 +797,22 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
         co_return (ec || close_after) ? after::close : after::keep_alive;
       }
       case http::parse_event::need_more: {
-        if (upstream_closed) {  // finish() found nothing in progress: cannot happen mid-body
-          release_upstream(false);
-          co_return after::close;
-        }
+        // finish() found nothing in progress: cannot happen mid-body.
+        if (upstream_closed) co_return after::close;
         if (!out_.empty()) {
           auto ec = client_written(co_await write_client(out_));
           out_.clear();
-          if (ec) {
-            release_upstream(false);
-            co_return after::close;
-          }
+          if (ec) co_return after::close;
         }
         auto ec = upstream_read(co_await read_upstream());
         if (ec == asio::error::eof) {
           upstream_closed = true;
         } else if (ec) {
-          release_upstream(false);  // cut mid-body: the client must not see a whole response
-          co_return after::close;
+          co_return after::close;  // cut mid-body: the client must not see a whole response
         }
         break;
       }
       default:
-        release_upstream(false);
         co_return after::close;
     }
   }
@@ -1060,7 +1028,10 @@ void session<Stream>::release_upstream(bool reusable) noexcept {
     from_upstream_.clear();
     response_parser_.reset();
   }
-  if (upstream_) owner_.pool().release(std::move(upstream_), reusable, clock::now());
+  if (reusable)
+    upstream_.release_clean(clock::now());
+  else
+    upstream_.reset();
   // The upstream buffer is only needed during an exchange: idle connections do not hold it.
   if (from_upstream_.has_storage() && from_upstream_.empty())
     owner_.give_buffer(from_upstream_.release_storage());
