@@ -42,7 +42,9 @@ Usage:
                                curl -i localhost:8080/users/7
   gantryd --config FILE        serve what the YAML file FILE says (see docs/configuration.md);
                                reloaded on SIGHUP and when the file changes
-  gantryd --check FILE         validate FILE, print every problem, exit 0 when it is valid
+  gantryd --check FILE         validate FILE as --config FILE reads it (with --listen, --admin
+                               and --workers too), short of serving: print every problem,
+                               exit 0 when it is valid
   gantryd --upstream HOST:PORT[,HOST:PORT...] [options]
                                proxy every request to the upstreams, round robin
 
@@ -200,7 +202,25 @@ struct config_source {
     if (file.empty()) return gantry::config::load_string(demo_text, "<built-in demo>", options);
     return gantry::config::load_file(file, options);
   }
+  // The first load, which settles the options every later one uses: metrics are sharded per
+  // worker (`workers`, else as many as the file says), and the registry outlives reloads, so
+  // counters carry on. --check loads through this too, so it accepts what --config accepts.
+  gantry::config::document load_first(std::optional<unsigned> workers) {
+    options.metrics = std::make_shared<gantry::policy::metrics_registry>(1);
+    unsigned shards = workers.value_or(load().options.workers);
+    if (shards == 0) shards = std::max(1u, std::thread::hardware_concurrency());
+    options.metrics = std::make_shared<gantry::policy::metrics_registry>(shards);
+    return load();
+  }
 };
+
+// The command line's say over a loaded configuration, and what gantryd requires of it.
+void apply_command_line(gantry::config::document& doc, const command_line& cmd) {
+  if (cmd.workers) doc.options.workers = *cmd.workers;
+  if (cmd.listen) doc.listen = {*cmd.listen};
+  if (cmd.admin) doc.admin_listen = *cmd.admin;
+  if (doc.listen.empty()) throw std::invalid_argument("nothing to listen on");
+}
 
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {
   for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
@@ -243,15 +263,27 @@ struct file_stamp {
   }
 };
 
-int check(const std::string& file) {
+// Reads and compiles the file as --config would (with the same command-line options), short
+// of listening and serving.
+int check(const command_line& cmd) {
   try {
-    auto doc = gantry::config::load_file(file);
-    fmt::print("{}: valid ({} clusters, {} routes, {} policies)\n", file,
-               doc.gateway.clusters.size(), doc.gateway.routes.size(),
-               doc.gateway.policies.size());
+    config_source source;
+    source.file = cmd.check_file;
+    auto doc = source.load_first(cmd.workers);
+    apply_command_line(doc, cmd);
+    const std::string summary = fmt::format(
+        "{}: valid ({} clusters, {} routes, {} policies)\n", source.file,
+        doc.gateway.clusters.size(), doc.gateway.routes.size(), doc.gateway.policies.size());
+    // Compiled as serving would (routes, clusters and policies as one snapshot), not served.
+    gantry::gateway gw{doc.options};
+    gw.reload(std::move(doc.gateway));
+    fmt::print("{}", summary);
     return 0;
+  } catch (const gantry::config::error& e) {
+    fmt::print(stderr, "{}\n", e.what());  // every problem, each with its file and line
+    return 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "{}\n", e.what());
+    fmt::print(stderr, "{}: {}\n", cmd.check_file, e.what());
     return 1;
   }
 }
@@ -277,7 +309,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "gantryd: {}\n", e.what());
     return 2;
   }
-  if (!cmd.check_file.empty()) return check(cmd.check_file);
+  if (!cmd.check_file.empty()) return check(cmd);
 
   try {
     // The demo APIs run on a thread of their own, as separate services would.
@@ -304,18 +336,9 @@ int main(int argc, char** argv) {
       } else {
         source.file = cmd.config_file;
       }
-      // Metrics are sharded per worker (the file says how many), and the registry outlives
-      // reloads, so counters carry on.
-      source.options.metrics = std::make_shared<gantry::policy::metrics_registry>(1);
-      unsigned workers = cmd.workers.value_or(source.load().options.workers);
-      if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
-      source.options.metrics = std::make_shared<gantry::policy::metrics_registry>(workers);
-      doc = source.load();
+      doc = source.load_first(cmd.workers);
     }
-    if (cmd.workers) doc.options.workers = *cmd.workers;
-    if (cmd.listen) doc.listen = {*cmd.listen};
-    if (cmd.admin) doc.admin_listen = *cmd.admin;
-    if (doc.listen.empty()) throw std::invalid_argument("nothing to listen on");
+    apply_command_line(doc, cmd);
 
     // Signals are caught before anyone can learn the address and send one.
     asio::io_context control_io;

@@ -362,7 +362,8 @@ class loader {
 
   void read_route(const node& n, route::route& r, name_set& names) {
     if (!n.expect_map({"name", "tags", "match", "cluster", "split", "sticky", "redirect", "direct",
-                       "rewrite", "host_rewrite", "timeout", "policies"}))
+                       "rewrite", "host_rewrite", "timeout", "forward_proxy_credentials",
+                       "policies"}))
       return;
     if (n["name"].read(r.name) && !r.name.empty()) names.declare(r.name, n["name"], "route");
     n["tags"].read(r.tags);
@@ -377,6 +378,7 @@ class loader {
       else
         r.timeout = *t;
     }
+    n["forward_proxy_credentials"].read(r.forward_proxy_credentials);
     for (const node& item : n["policies"].items()) {
       if (auto name = item.as_string()) {
         policy_refs_.push_back({*name, item});

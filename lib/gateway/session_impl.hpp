@@ -711,7 +711,8 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
     // see interim responses at all (RFC 9110 15.2).
     if (status == 100 || client_version_ == http::http_1_0) continue;
     http::response& res = response_parser_.response();
-    if (!http::remove_hop_by_hop(res.fields)) continue;  // an interim response may be dropped
+    if (!http::remove_hop_by_hop(res.fields, entry_->proxy_credentials()))
+      continue;  // an interim response may be dropped
     res.fields.erase("Content-Length");
     res.version = http::http_1_1;
     out_.clear();
@@ -725,7 +726,8 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
   // fields gone, so what policies add is what the client gets.
   std::swap(exchange_.response, response_parser_.response());  // both keep their buffers
   exchange_.accept_upstream_response();
-  if (!http::prepare_for_forwarding(exchange_.response.fields, response_parser_, scratch_)) {
+  if (!http::prepare_for_forwarding(exchange_.response.fields, response_parser_, scratch_,
+                                    entry_->proxy_credentials())) {
     co_await fail(proxy_errc::bad_upstream_response);
     co_return after::close;
   }
@@ -844,7 +846,8 @@ bool session<Stream>::prepare_upstream_head(std::string_view endpoint_name) {
   http::headers& fields = req.fields;
   // A coding list such as "gzip, chunked" is forwarded whole: the body is re-chunked, the
   // codings under the chunking pass through untouched.
-  if (!http::prepare_for_forwarding(fields, request_parser_, scratch_)) return false;
+  if (!http::prepare_for_forwarding(fields, request_parser_, scratch_, entry_->proxy_credentials()))
+    return false;
   // Body phases may change a body's length: it then goes chunked, whatever its framing was.
   rechunk_request_ = entry_->chain.has_phase(policy::phase::request_body) &&
                      !request_parser_.chunked() && request_parser_.content_length().value_or(0) > 0;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gantry/gateway/config.hpp"
+#include "gantry/http/hop_by_hop.hpp"
 #include "gantry/policy/chain.hpp"
 #include "gantry/route/captures.hpp"
 #include "gantry/route/route_table.hpp"
@@ -21,6 +22,12 @@ struct route_entry {
   policy::chain chain;
   std::uint32_t cluster = 0;           // proxy: the cluster's index
   std::vector<std::uint32_t> split{};  // weighted split: the index of each destination
+
+  // What forwarding does with Proxy-Authorization and Proxy-Authenticate on this route.
+  http::proxy_credentials proxy_credentials() const noexcept {
+    return route != nullptr && route->forward_proxy_credentials ? http::proxy_credentials::keep
+                                                                : http::proxy_credentials::remove;
+  }
 };
 
 struct snapshot {

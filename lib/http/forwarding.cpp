@@ -6,8 +6,9 @@
 
 namespace gantry::http {
 
-bool prepare_for_forwarding(headers& fields, const parser& parsed, std::string& scratch) {
-  connection_options options;
+bool prepare_for_forwarding(headers& fields, const parser& parsed, std::string& scratch,
+                            proxy_credentials credentials) {
+  connection_options options{credentials};
   if (!options.read(fields)) return false;
   const bool chunked = parsed.chunked();
   const auto length = chunked ? std::nullopt : parsed.content_length();

@@ -80,10 +80,12 @@ inline void check_forwarded_request(const http::parser& parsed) {
   if (http::normalize_path(req.target, {}) != http::path_error::none) return;
   std::string scratch;
   if (!http::prepare_for_forwarding(req.fields, parsed, scratch)) return;  // refused
-  for (http::field f : req.fields)
+  for (http::field f : req.fields) {
     GANTRY_FUZZ_CHECK(!http::is_hop_by_hop(f.name) || (parsed.chunked() &&
                                                         core::iequals(f.name, "Transfer-Encoding")),
                       "a hop-by-hop field survived");
+    GANTRY_FUZZ_CHECK(!http::is_proxy_credentials(f.name), "proxy credentials survived");
+  }
   req.fields.erase("Expect");
   if (!req.fields.contains("Host")) req.fields.add("Host", "upstream.test");
   req.version = http::http_1_1;

@@ -183,6 +183,36 @@ TEST_CASE("routes: host rewrite keeps the client's Host in X-Forwarded-Host") {
   CHECK(seen[0].header("X-Forwarded-Host") == "test");
 }
 
+TEST_CASE("routes: proxy credentials stop at the gateway unless the route forwards them") {
+  stub_upstream up{stub::fixed(407, "", {"Proxy-Authenticate: Basic realm=\"upstream\""})};
+  running_gateway g;
+  g.gw.cluster("up", {up.address()});
+  g.gw.route(proxy_route("default", route::path_prefix{"/default"}, "up"));
+  route::route keep = proxy_route("keep", route::path_prefix{"/keep"}, "up");
+  keep.forward_proxy_credentials = true;
+  g.gw.route(std::move(keep));
+  g.start();
+
+  const std::vector<std::string> credentials{"Proxy-Authorization: Basic dXNlcjpwYXNz",
+                                             "Authorization: Bearer end-to-end"};
+  auto by_default = fetch(g.port, make_request("GET", "/default", credentials));
+  CHECK(by_default.status() == 407);
+  CHECK_FALSE(by_default.head.fields.contains("Proxy-Authenticate"));
+  auto kept = fetch(g.port, make_request("GET", "/keep", credentials));
+  CHECK(kept.status() == 407);
+  CHECK(kept.header("Proxy-Authenticate") == "Basic realm=\"upstream\"");
+
+  REQUIRE(up.wait_for_requests(2, after(5s)));
+  auto seen = up.requests();
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].head.target == "/default");
+  CHECK_FALSE(seen[0].head.fields.contains("Proxy-Authorization"));
+  CHECK(seen[0].header("Authorization") == "Bearer end-to-end");
+  CHECK(seen[1].head.target == "/keep");
+  CHECK(seen[1].header("Proxy-Authorization") == "Basic dXNlcjpwYXNz");
+  CHECK(seen[1].header("Authorization") == "Bearer end-to-end");
+}
+
 TEST_CASE("routes: a weighted split spreads by weight; a sticky key pins each client") {
   stub_upstream stable{stub::fixed(200, "stable")};
   stub_upstream canary{stub::fixed(200, "canary")};

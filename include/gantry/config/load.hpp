@@ -64,6 +64,7 @@
 ///     rewrite: {template: "/v2/users/{id}"}   # or {strip_prefix: /api}, {strip_prefix: true}
 ///     host_rewrite: users.internal
 ///     timeout: 1500ms
+///     forward_proxy_credentials: false  # Proxy-Authorization/-Authenticate pass on if true
 ///     policies: [ids]
 ///   - name: canary
 ///     match: {path: {prefix: /shop}}

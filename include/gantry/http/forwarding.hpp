@@ -5,11 +5,13 @@
 #include <string>
 
 #include "gantry/http/headers.hpp"
+#include "gantry/http/hop_by_hop.hpp"
 #include "gantry/http/parser.hpp"
 
 namespace gantry::http {
 
-/// Removes the hop-by-hop fields (see `remove_hop_by_hop`) and rebuilds the framing fields
+/// Removes the hop-by-hop fields and, unless `credentials` keeps them, Proxy-Authorization
+/// and Proxy-Authenticate (see `remove_hop_by_hop`), and rebuilds the framing fields
 /// from what `parsed` found, never from what the fields said: Content-Length as parsed, or
 /// Transfer-Encoding with every coding of every Transfer-Encoding field joined
 /// ("gzip, chunked") when the body is chunked. A Connection option or a repeated field thus
@@ -17,7 +19,8 @@ namespace gantry::http {
 ///
 /// Returns false, changing nothing, when the message cannot be forwarded (Connection names
 /// more than `max_connection_options` options).
-[[nodiscard]] bool prepare_for_forwarding(headers& fields, const parser& parsed,
-                                          std::string& scratch);
+[[nodiscard]] bool prepare_for_forwarding(
+    headers& fields, const parser& parsed, std::string& scratch,
+    proxy_credentials credentials = proxy_credentials::remove);
 
 }  // namespace gantry::http

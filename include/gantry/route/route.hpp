@@ -44,6 +44,10 @@ struct route {
   std::string host_rewrite{};
   /// The whole exchange's deadline on this route, if it has its own; positive.
   std::optional<std::chrono::milliseconds> timeout{};
+  /// Whether Proxy-Authorization (toward the upstream) and Proxy-Authenticate (toward the
+  /// client) are forwarded. They are meant for the gateway itself, so by default they stop
+  /// there; set this when the upstream is a further proxy that authenticates the client.
+  bool forward_proxy_credentials = false;
   /// Names of the policies to run on this route, in order; resolved by the policy layer.
   std::vector<std::string> policies{};
 };

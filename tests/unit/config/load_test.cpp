@@ -164,10 +164,12 @@ routes:
     host_rewrite: {a: b}
     timeout: [1s]
     tags: team
+    forward_proxy_credentials: yes
 )") == "t.yaml:4:12: routes[0].match: expected a map, got '/users'\n"
        "t.yaml:6:19: routes[0].host_rewrite: expected a string, got a map\n"
        "t.yaml:7:14: routes[0].timeout: expected a duration, got a list\n"
-       "t.yaml:8:11: routes[0].tags: expected a list, got 'team'");
+       "t.yaml:8:11: routes[0].tags: expected a list, got 'team'\n"
+       "t.yaml:9:32: routes[0].forward_proxy_credentials: expected true or false, got 'yes'");
   CHECK(problems(R"(
 policies:
   - name: ids

@@ -89,6 +89,7 @@ void check_same(const route& a, const route& b) {
   }
   CHECK(a.host_rewrite == b.host_rewrite);
   CHECK(a.timeout == b.timeout);
+  CHECK(a.forward_proxy_credentials == b.forward_proxy_credentials);
   CHECK(a.policies == b.policies);
 }
 
@@ -123,6 +124,7 @@ routes:
     rewrite: {template: "/v2/users/{id}"}
     host_rewrite: users.internal
     timeout: 1500ms
+    forward_proxy_credentials: true
     policies: [key-auth, rate-limit]
   - name: shop
     match:
@@ -175,6 +177,7 @@ routes:
       .rewrite = template_rewrite{"/v2/users/{id}"},
       .host_rewrite = "users.internal",
       .timeout = 1500ms,
+      .forward_proxy_credentials = true,
       .policies = {"key-auth", "rate-limit"},
   });
   expected.push_back(route{
@@ -223,4 +226,19 @@ TEST_CASE("config routes: a route that says nothing about matching matches every
       "clusters: [{name: c, endpoints: ['10.0.0.1:80']}]\nroutes: [{cluster: c}]", "t.yaml");
   REQUIRE(doc.gateway.routes.size() == 1);
   check_same(doc.gateway.routes[0], route{.action = proxy{"c"}});
+}
+
+TEST_CASE("config routes: forward_proxy_credentials is off unless a route says true") {
+  auto doc = gantry::config::load_string(R"yaml(
+clusters: [{name: c, endpoints: ['10.0.0.1:80']}]
+routes:
+  - {name: default, match: {path: {prefix: /a}}, cluster: c}
+  - {name: off, match: {path: {prefix: /b}}, cluster: c, forward_proxy_credentials: false}
+  - {name: on, match: {path: {prefix: /c}}, cluster: c, forward_proxy_credentials: true}
+)yaml",
+                                         "t.yaml");
+  REQUIRE(doc.gateway.routes.size() == 3);
+  CHECK_FALSE(doc.gateway.routes[0].forward_proxy_credentials);
+  CHECK_FALSE(doc.gateway.routes[1].forward_proxy_credentials);
+  CHECK(doc.gateway.routes[2].forward_proxy_credentials);
 }

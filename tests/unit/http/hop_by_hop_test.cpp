@@ -100,3 +100,37 @@ TEST_CASE("connection_options: what a proxy removes, hop-by-hop or named") {
     CHECK_FALSE(options.removes("X-A"));  // read anew: nothing of the first message is left
   }
 }
+
+TEST_CASE("proxy credentials: removed by default, kept when asked") {
+  using gantry::http::proxy_credentials;
+  headers h;
+  h.add("Host", "a");
+  h.add("Proxy-Authorization", "Basic cDpx");
+  h.add("PROXY-AUTHENTICATE", "Basic realm=\"gw\"");
+  h.add("Authorization", "Bearer t");
+  h.add("Proxy-Authorizatio", "not quite");
+  headers kept = h;
+  REQUIRE(gantry::http::remove_hop_by_hop(h));
+  CHECK(names(h) == std::vector<std::string>{"Host", "Authorization", "Proxy-Authorizatio"});
+  REQUIRE(gantry::http::remove_hop_by_hop(kept, proxy_credentials::keep));
+  CHECK(kept.size() == 5);
+
+  CHECK(gantry::http::is_proxy_credentials("proxy-authorization"));
+  CHECK(gantry::http::is_proxy_credentials("Proxy-Authenticate"));
+  CHECK_FALSE(gantry::http::is_proxy_credentials("Proxy-Connection"));
+  CHECK_FALSE(gantry::http::is_hop_by_hop("Proxy-Authorization"));
+
+  gantry::http::connection_options removing;
+  gantry::http::connection_options keeping{proxy_credentials::keep};
+  headers none;
+  REQUIRE(removing.read(none));
+  REQUIRE(keeping.read(none));
+  CHECK(removing.removes("Proxy-Authorization"));
+  CHECK_FALSE(keeping.removes("Proxy-Authorization"));
+  CHECK(keeping.removes("Proxy-Connection"));
+  headers named;
+  named.add("Connection", "proxy-authenticate");
+  REQUIRE(keeping.read(named));
+  CHECK(keeping.removes("Proxy-Authenticate"));  // named by Connection: hop-by-hop here
+  CHECK_FALSE(keeping.removes("Proxy-Authorization"));
+}
