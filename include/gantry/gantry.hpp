@@ -1,6 +1,7 @@
 #pragma once
 /// @file
-/// Everything public in Gantry, for programs that prefer one include.
+/// Everything public in Gantry, for programs that prefer one include; the test kit
+/// (`gantry/testing.hpp`) stays out, so production code does not pull it in.
 
 #include "gantry/config/document.hpp"
 #include "gantry/config/error.hpp"
@@ -55,10 +56,6 @@
 #include "gantry/route/route_match.hpp"
 #include "gantry/route/route_table.hpp"
 #include "gantry/route/weighted_split.hpp"
-#include "gantry/testing/exchange_builder.hpp"
-#include "gantry/testing/fake_clock.hpp"
-#include "gantry/testing/run_awaitable.hpp"
-#include "gantry/testing/runner.hpp"
 #include "gantry/upstream/cluster.hpp"
 #include "gantry/upstream/connection.hpp"
 #include "gantry/upstream/endpoint.hpp"
