@@ -43,7 +43,7 @@ gateway_options resolved(gateway_options options, unsigned workers) {
 struct gateway::state {
   gateway_options options;
   asio::io_context* host = nullptr;
-  gateway_config config;
+  gateway_config config;    // written and read under reload_mutex
   std::mutex reload_mutex;  // reloads from several threads apply one after the other
   std::atomic<std::uint64_t> generation{0};
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // own-thread mode
@@ -79,35 +79,43 @@ gateway::~gateway() {
 gateway& gateway::cluster(std::string name, const std::vector<std::string>& endpoints) {
   if (state_->listening) throw std::logic_error("gateway: declare clusters before listen()");
   upstream::cluster::from_addresses(name, endpoints);  // bad addresses throw now
+  std::lock_guard lock{state_->reload_mutex};
   state_->config.clusters.push_back({.name = std::move(name), .endpoints = endpoints});
   return *this;
 }
 
 gateway& gateway::route(route::route r) {
   if (state_->listening) throw std::logic_error("gateway: declare routes before listen()");
+  std::lock_guard lock{state_->reload_mutex};
   state_->config.routes.push_back(std::move(r));
   return *this;
 }
 
 gateway& gateway::policy(std::string name, policy::chain chain) {
   if (state_->listening) throw std::logic_error("gateway: declare policies before listen()");
+  std::lock_guard lock{state_->reload_mutex};
   state_->config.policies.push_back({.name = std::move(name), .chain = std::move(chain)});
   return *this;
 }
 
 gateway& gateway::use(std::string policy_name) {
   if (state_->listening) throw std::logic_error("gateway: declare policies before listen()");
+  std::lock_guard lock{state_->reload_mutex};
   state_->config.listener_policies.push_back(std::move(policy_name));
   return *this;
 }
 
 gateway& gateway::configure(gateway_config config) {
   if (state_->listening) throw std::logic_error("gateway: use reload() once listening");
+  std::lock_guard lock{state_->reload_mutex};
   state_->config = std::move(config);
   return *this;
 }
 
-const gateway_config& gateway::config() const noexcept { return state_->config; }
+gateway_config gateway::config() const {
+  std::lock_guard lock{state_->reload_mutex};
+  return state_->config;
+}
 
 void gateway::reload(gateway_config config) {
   state& s = *state_;
@@ -127,7 +135,10 @@ std::uint64_t gateway::generation() const noexcept {
 asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
   state& s = *state_;
   if (s.listening) throw std::logic_error("gateway: listen() may be called once");
-  std::shared_ptr<const detail::snapshot> config = detail::snapshot::compile(s.config);
+  std::shared_ptr<const detail::snapshot> config = [&] {
+    std::lock_guard lock{s.reload_mutex};
+    return detail::snapshot::compile(s.config);
+  }();
   auto requested = net::resolve_one(address);
 
   if (s.host != nullptr) {

@@ -11,6 +11,7 @@
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -420,4 +421,96 @@ TEST_CASE("what a policy writes into a head cannot inject fields") {
     CHECK(received.ends_with("\r\n\r\nok"));
     CHECK(upstream.requests == 1);
   }
+}
+
+namespace {
+
+// A counting upstream on a thread of its own, for gateways with worker threads.
+class threaded_upstream {
+ public:
+  threaded_upstream() = default;
+  threaded_upstream(const threaded_upstream&) = delete;
+  threaded_upstream& operator=(const threaded_upstream&) = delete;
+  ~threaded_upstream() { stop(); }
+
+  std::string address() const { return upstream_.address(); }
+
+  // Stops serving and returns how many requests the upstream received.
+  int stop() {
+    if (thread_.joinable()) {
+      asio::post(io_, [this] {
+        upstream_.acceptor.close();
+        io_.stop();
+      });
+      thread_.join();
+    }
+    return upstream_.requests;
+  }
+
+ private:
+  asio::io_context io_;
+  counting_upstream upstream_{io_};
+  std::thread thread_{[this] { io_.run_for(30s); }};
+};
+
+}  // namespace
+
+namespace {
+
+// Reload number `k` of the config() race test: 1 to 3 routes, every name carrying `k`, so a
+// reader can tell one whole configuration from a mix of two.
+gantry::gateway_config numbered_config(const std::string& upstream, int k) {
+  gantry::gateway_config config;
+  config.clusters = {{.name = "backend", .endpoints = {upstream}}};
+  for (int j = 0; j <= k % 3; ++j) {
+    const std::string prefix = j == 0 ? "/" : "/r" + std::to_string(j);
+    config.routes.push_back({.name = std::to_string(k) + "-" + std::to_string(j),
+                             .match = {.path = gantry::route::path_prefix{prefix}},
+                             .action = gantry::route::proxy{"backend"}});
+  }
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("config() may be read on one thread while another reloads the running gateway") {
+  threaded_upstream upstream;
+  gantry::gateway gw{gantry::gateway_options{.workers = 2}};
+  gw.configure(numbered_config(upstream.address(), 0));
+  auto bound = gw.listen("127.0.0.1:0");
+  gw.start();
+
+  constexpr int reloads = 60;
+  std::atomic<bool> done{false};
+  int reads = 0;
+  int torn = 0;
+  std::thread reader{[&] {
+    while (!done.load(std::memory_order_acquire)) {
+      const gantry::gateway_config seen = gw.config();
+      ++reads;
+      // One whole configuration: every route of one reload, and no other.
+      const std::string& first = seen.routes.front().name;
+      const std::string k = first.substr(0, first.find('-'));
+      if (seen.routes.size() != static_cast<std::size_t>(std::stoi(k) % 3 + 1)) ++torn;
+      for (const auto& r : seen.routes)
+        if (!r.name.starts_with(k + "-")) ++torn;
+    }
+  }};
+  for (int k = 1; k <= reloads; ++k) {
+    gw.reload(numbered_config(upstream.address(), k));
+    if (k % 20 == 0) CHECK(get_many(bound, 1) == "ok|");  // still serving
+  }
+  done.store(true, std::memory_order_release);
+  reader.join();
+
+  CHECK(reads > 0);
+  CHECK(torn == 0);
+  CHECK(gw.generation() == 1 + reloads);
+  const gantry::gateway_config last = gw.config();
+  REQUIRE(last.routes.size() == reloads % 3 + 1);
+  CHECK(last.routes.front().name == std::to_string(reloads) + "-0");
+
+  gw.stop();
+  gw.wait();
+  CHECK(upstream.stop() == reloads / 20);
 }
