@@ -18,6 +18,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "allocation_counter.hpp"
 #include "gantry/core/async.hpp"
@@ -25,6 +27,7 @@
 #include "gantry/http/serializer.hpp"
 #include "gantry/net/listener.hpp"
 #include "gantry/policy/chain.hpp"
+#include "gantry/policy/direct_response.hpp"
 
 using namespace std::chrono_literals;
 using gantry::core::use_tuple;
@@ -381,48 +384,6 @@ std::string exchange_raw(asio::ip::tcp::endpoint gateway, std::string_view reque
 
 }  // namespace
 
-TEST_CASE("what a policy writes into a head cannot inject fields") {
-  asio::io_context upstream_io;
-  counting_upstream upstream{upstream_io};
-  std::thread upstream_thread{[&] { upstream_io.run_for(20s); }};
-
-  bool in_request = true;
-  SUBCASE("in the request: 500, nothing goes upstream") { in_request = true; }
-  SUBCASE("in the response: the fields that cannot be written are dropped") { in_request = false; }
-  CAPTURE(in_request);
-  gantry::gateway gw{gantry::gateway_options{.workers = 1}};
-  gw.cluster("backend", {upstream.address()});
-  gw.policy("inject", gantry::policy::chain{}.add(injecting_policy{in_request}));
-  gw.use("inject");
-  auto bound = gw.listen("127.0.0.1:0");
-  gw.start();
-  const std::string received =
-      exchange_raw(bound, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-  gw.stop();
-  gw.wait();
-  asio::post(upstream_io, [&] {
-    upstream.acceptor.close();
-    upstream_io.stop();
-  });
-  upstream_thread.join();
-
-  INFO("received: ", received);
-  CHECK(received.find("X-Admin") == std::string::npos);
-  CHECK(received.find("<html>") == std::string::npos);
-  CHECK(received.find("X-Reason") == std::string::npos);
-  CHECK(received.find("Bad Name") == std::string::npos);
-  CHECK(received.find("X-Nul") == std::string::npos);
-  if (in_request) {
-    CHECK(received.starts_with("HTTP/1.1 500 "));
-    CHECK(upstream.requests == 0);
-  } else {
-    CHECK(received.starts_with("HTTP/1.1 200 OK\r\n"));
-    CHECK(received.find("\r\nX-Kept: fine\r\n") != std::string::npos);
-    CHECK(received.ends_with("\r\n\r\nok"));
-    CHECK(upstream.requests == 1);
-  }
-}
-
 namespace {
 
 // A counting upstream on a thread of its own, for gateways with worker threads.
@@ -453,7 +414,72 @@ class threaded_upstream {
   std::thread thread_{[this] { io_.run_for(30s); }};
 };
 
+// A policy that records its request and response head phases in `log`, and names itself in
+// an X-Order response field.
+struct recorder {
+  std::string name;
+  std::vector<std::string>* log = nullptr;
+
+  gantry::policy::verdict on_request_head(gantry::policy::exchange&) const {
+    log->push_back(name + ">");
+    return gantry::policy::verdict::continue_;
+  }
+  gantry::policy::verdict on_response_head(gantry::policy::exchange& ex) const {
+    log->push_back("<" + name);
+    ex.response.fields.add("X-Order", name);
+    return gantry::policy::verdict::continue_;
+  }
+};
+
+// Serves one request, `request` (with Connection: close), on a one-worker gateway in front of
+// a counting upstream; `declare` declares everything but the cluster "backend". Returns what
+// the client received and how many requests reached the upstream.
+template <class Declare>
+std::pair<std::string, int> serve_one(std::string_view request, Declare declare) {
+  threaded_upstream upstream;
+  gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+  gw.cluster("backend", {upstream.address()});
+  declare(gw);
+  auto bound = gw.listen("127.0.0.1:0");
+  gw.start();
+  std::string received = exchange_raw(bound, request);
+  gw.stop();
+  gw.wait();
+  return {received, upstream.stop()};
+}
+
+constexpr std::string_view get_close =
+    "GET /api/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+
 }  // namespace
+
+TEST_CASE("what a policy writes into a head cannot inject fields") {
+  bool in_request = true;
+  SUBCASE("in the request: 500, nothing goes upstream") { in_request = true; }
+  SUBCASE("in the response: the fields that cannot be written are dropped") { in_request = false; }
+  CAPTURE(in_request);
+  auto [received, upstream_requests] =
+      serve_one("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", [&](gantry::gateway& gw) {
+        gw.policy("inject", gantry::policy::chain{}.add(injecting_policy{in_request}));
+        gw.use("inject");
+      });
+
+  INFO("received: ", received);
+  CHECK(received.find("X-Admin") == std::string::npos);
+  CHECK(received.find("<html>") == std::string::npos);
+  CHECK(received.find("X-Reason") == std::string::npos);
+  CHECK(received.find("Bad Name") == std::string::npos);
+  CHECK(received.find("X-Nul") == std::string::npos);
+  if (in_request) {
+    CHECK(received.starts_with("HTTP/1.1 500 "));
+    CHECK(upstream_requests == 0);
+  } else {
+    CHECK(received.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(received.find("\r\nX-Kept: fine\r\n") != std::string::npos);
+    CHECK(received.ends_with("\r\n\r\nok"));
+    CHECK(upstream_requests == 1);
+  }
+}
 
 namespace {
 
@@ -513,4 +539,46 @@ TEST_CASE("config() may be read on one thread while another reloads the running 
   gw.stop();
   gw.wait();
   CHECK(upstream.stop() == reloads / 20);
+}
+
+TEST_CASE("a route's own policy objects run after the listener's and the named ones") {
+  std::vector<std::string> log;
+  auto [received, upstream_requests] = serve_one(get_close, [&](gantry::gateway& gw) {
+    gw.policy("listener", gantry::policy::chain{}.add(recorder{"L", &log}));
+    gw.policy("named", gantry::policy::chain{}.add(recorder{"N", &log}));
+    gw.use("listener");
+    gw.route(
+        {.name = "api",
+         .match = {.path = gantry::route::path_prefix{"/api"}},
+         .action = gantry::route::proxy{"backend"},
+         .policies = {"named"},
+         .chain = gantry::policy::chain{}.add(recorder{"O1", &log}).add(recorder{"O2", &log})});
+  });
+  INFO("received: ", received);
+  CHECK(received.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(upstream_requests == 1);
+  CHECK(log == std::vector<std::string>{"L>", "N>", "O1>", "O2>", "<O2", "<O1", "<N", "<L"});
+  CHECK(received.find("X-Order: O2\r\nX-Order: O1\r\nX-Order: N\r\nX-Order: L\r\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("a route's own policy object answers, and only the policies before it see the answer") {
+  std::vector<std::string> log;
+  auto [received, upstream_requests] = serve_one(get_close, [&](gantry::gateway& gw) {
+    gw.policy("listener", gantry::policy::chain{}.add(recorder{"L", &log}));
+    gw.use("listener");
+    gw.route(
+        {.name = "api",
+         .match = {.path = gantry::route::path_prefix{"/api"}},
+         .action = gantry::route::proxy{"backend"},
+         .chain = gantry::policy::chain{}
+                      .add(gantry::policy::direct_response_config{
+                          .status = gantry::http::status::forbidden, .headers = {}, .body = "no"})
+                      .add(recorder{"after", &log})});
+  });
+  INFO("received: ", received);
+  CHECK(received.starts_with("HTTP/1.1 403 "));
+  CHECK(received.ends_with("\r\n\r\nno"));
+  CHECK(upstream_requests == 0);
+  CHECK(log == std::vector<std::string>{"L>", "<L"});
 }
