@@ -28,6 +28,7 @@
 #include "gantry/net/listener.hpp"
 #include "gantry/policy/chain.hpp"
 #include "gantry/policy/direct_response.hpp"
+#include "gantry/policy/static_chain.hpp"
 
 using namespace std::chrono_literals;
 using gantry::core::use_tuple;
@@ -581,4 +582,43 @@ TEST_CASE("a route's own policy object answers, and only the policies before it 
   CHECK(received.ends_with("\r\n\r\nno"));
   CHECK(upstream_requests == 0);
   CHECK(log == std::vector<std::string>{"L>", "<L"});
+}
+
+TEST_CASE("a static_chain served by the gateway runs as the same chain built at run time") {
+  using gantry::policy::static_chain;
+  std::vector<std::string> log;
+  SUBCASE("as a named policy, after a run-time one") {
+    auto [received, upstream_requests] = serve_one(get_close, [&](gantry::gateway& gw) {
+      gw.policy("first", gantry::policy::chain{}.add(recorder{"A", &log}));
+      gw.policy("fixed", static_chain{recorder{"B", &log}, recorder{"C", &log}});
+      gw.use("first");
+      gw.use("fixed");
+    });
+    INFO("received: ", received);
+    CHECK(received.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(received.find("X-Order: C\r\nX-Order: B\r\nX-Order: A\r\n") != std::string::npos);
+    CHECK(received.ends_with("\r\n\r\nok"));
+    CHECK(upstream_requests == 1);
+    CHECK(log == std::vector<std::string>{"A>", "B>", "C>", "<C", "<B", "<A"});
+  }
+  SUBCASE("as a route's own chain, answering from its middle") {
+    auto [received, upstream_requests] = serve_one(get_close, [&](gantry::gateway& gw) {
+      gw.route({.name = "api",
+                .match = {.path = gantry::route::path_prefix{"/api"}},
+                .action = gantry::route::proxy{"backend"},
+                .chain = static_chain<recorder, gantry::policy::direct_response, recorder>{
+                    recorder{"B", &log},
+                    gantry::policy::direct_response{gantry::policy::direct_response_config{
+                        .status = static_cast<gantry::http::status>(201),
+                        .headers = {},
+                        .body = "made"}},
+                    recorder{"C", &log}}});
+    });
+    INFO("received: ", received);
+    CHECK(received.starts_with("HTTP/1.1 201 "));
+    CHECK(received.find("X-Order: B\r\n") != std::string::npos);
+    CHECK(received.ends_with("\r\n\r\nmade"));
+    CHECK(upstream_requests == 0);
+    CHECK(log == std::vector<std::string>{"B>", "<B"});
+  }
 }
