@@ -1,6 +1,7 @@
 #pragma once
 /// @file
-/// Everything public in Gantry, for programs that prefer one include.
+/// Everything public in Gantry, for programs that prefer one include; the test kit
+/// (`gantry/testing.hpp`) stays out, so production code does not pull it in.
 
 #include "gantry/config/document.hpp"
 #include "gantry/config/error.hpp"
@@ -11,6 +12,7 @@
 #include "gantry/core/async.hpp"
 #include "gantry/gateway/gateway.hpp"
 #include "gantry/gateway/options.hpp"
+#include "gantry/gateway/proxy_error.hpp"
 #include "gantry/http/error.hpp"
 #include "gantry/http/forwarding.hpp"
 #include "gantry/http/headers.hpp"
@@ -24,13 +26,16 @@
 #include "gantry/http/target.hpp"
 #include "gantry/http/version.hpp"
 #include "gantry/net/address.hpp"
+#include "gantry/net/byte_stream.hpp"
 #include "gantry/net/listener.hpp"
 #include "gantry/net/reuse_port.hpp"
+#include "gantry/net/tcp_stream.hpp"
 #include "gantry/policy/access_log.hpp"
 #include "gantry/policy/body_chunk.hpp"
 #include "gantry/policy/chain.hpp"
 #include "gantry/policy/clock.hpp"
 #include "gantry/policy/direct_response.hpp"
+#include "gantry/policy/downstream.hpp"
 #include "gantry/policy/exchange.hpp"
 #include "gantry/policy/header_value.hpp"
 #include "gantry/policy/headers.hpp"
@@ -55,12 +60,9 @@
 #include "gantry/route/route_match.hpp"
 #include "gantry/route/route_table.hpp"
 #include "gantry/route/weighted_split.hpp"
-#include "gantry/testing/exchange_builder.hpp"
-#include "gantry/testing/fake_clock.hpp"
-#include "gantry/testing/run_awaitable.hpp"
-#include "gantry/testing/runner.hpp"
 #include "gantry/upstream/cluster.hpp"
 #include "gantry/upstream/connection.hpp"
 #include "gantry/upstream/endpoint.hpp"
+#include "gantry/upstream/lease.hpp"
 #include "gantry/upstream/pool.hpp"
 #include "gantry/upstream/round_robin.hpp"

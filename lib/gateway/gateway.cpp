@@ -45,7 +45,7 @@ gateway_options resolved(gateway_options options, unsigned workers) {
 struct gateway::state {
   gateway_options options;
   asio::io_context* host = nullptr;
-  gateway_config config;
+  gateway_config config;    // written and read under reload_mutex
   std::mutex reload_mutex;  // reloads from several threads apply one after the other
   std::atomic<std::uint64_t> generation{0};
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // own-thread mode
@@ -58,7 +58,10 @@ struct gateway::state {
 
   // The first listen() compiles the configuration and makes the workers.
   void make_workers() {
-    std::shared_ptr<const detail::snapshot> compiled = detail::snapshot::compile(config);
+    std::shared_ptr<const detail::snapshot> compiled = [&] {
+      std::lock_guard lock{reload_mutex};
+      return detail::snapshot::compile(config);
+    }();
     auto budget = std::make_shared<detail::connection_budget>(options.client.max_total_connections);
     if (host != nullptr) {
       workers.push_back(
@@ -105,35 +108,43 @@ gateway::~gateway() {
 gateway& gateway::cluster(std::string name, const std::vector<std::string>& endpoints) {
   if (state_->listening) throw std::logic_error("gateway: declare clusters before listen()");
   upstream::cluster::from_addresses(name, endpoints);  // bad addresses throw now
+  std::lock_guard lock{state_->reload_mutex};
   state_->config.clusters.push_back({.name = std::move(name), .endpoints = endpoints});
   return *this;
 }
 
 gateway& gateway::route(route::route r) {
   if (state_->listening) throw std::logic_error("gateway: declare routes before listen()");
+  std::lock_guard lock{state_->reload_mutex};
   state_->config.routes.push_back(std::move(r));
   return *this;
 }
 
 gateway& gateway::policy(std::string name, policy::chain chain) {
   if (state_->listening) throw std::logic_error("gateway: declare policies before listen()");
+  std::lock_guard lock{state_->reload_mutex};
   state_->config.policies.push_back({.name = std::move(name), .chain = std::move(chain)});
   return *this;
 }
 
 gateway& gateway::use(std::string policy_name) {
   if (state_->listening) throw std::logic_error("gateway: declare policies before listen()");
+  std::lock_guard lock{state_->reload_mutex};
   state_->config.listener_policies.push_back(std::move(policy_name));
   return *this;
 }
 
 gateway& gateway::configure(gateway_config config) {
   if (state_->listening) throw std::logic_error("gateway: use reload() once listening");
+  std::lock_guard lock{state_->reload_mutex};
   state_->config = std::move(config);
   return *this;
 }
 
-const gateway_config& gateway::config() const noexcept { return state_->config; }
+gateway_config gateway::config() const {
+  std::lock_guard lock{state_->reload_mutex};
+  return state_->config;
+}
 
 void gateway::reload(gateway_config config) {
   state& s = *state_;

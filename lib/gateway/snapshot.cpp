@@ -114,6 +114,7 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config) 
     entry.route = &r;
     entry.chain = listener_chain;
     append_policies(entry.chain, r.policies, label);
+    entry.chain.append(r.chain);  // the route's own objects, last
     if (const auto* p = std::get_if<route::proxy>(&r.action)) {
       entry.cluster = resolve(p->cluster, label);
     } else if (const auto* split = std::get_if<route::weighted_split>(&r.action)) {

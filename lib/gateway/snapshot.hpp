@@ -15,8 +15,8 @@
 
 namespace gantry::detail {
 
-// A route as the proxy flow uses it: its chain assembled (listener policies first) and its
-// cluster names resolved to indices.
+// A route as the proxy flow uses it: its chain assembled (the listener's policies, then the
+// route's named ones, then its own objects) and its cluster names resolved to indices.
 struct route_entry {
   const route::route* route = nullptr;  // null for the fallback
   policy::chain chain;

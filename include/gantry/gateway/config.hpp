@@ -47,8 +47,9 @@ struct gateway_config {
   std::vector<route::route> routes{};
   /// Policies routes and listeners refer to by name; names are unique.
   std::vector<named_policy> policies{};
-  /// Policies run on every exchange before the route's own, including requests that match
-  /// no route (which get a 404 through them, so logs and metrics see them).
+  /// Policies run on every exchange before the route's (its named ones, then
+  /// `route::route::chain`), including requests that match no route (which get a 404
+  /// through them, so logs and metrics see them).
   std::vector<std::string> listener_policies{};
 };
 

@@ -64,8 +64,12 @@ class gateway {
   gateway& use(std::string policy_name);
   /// Replaces everything declared so far with `config`.
   gateway& configure(gateway_config config);
-  /// The configuration declared so far (or last reloaded).
-  const gateway_config& config() const noexcept;
+  /// A copy of the configuration declared so far, or last reloaded. It is taken under the
+  /// lock `reload` holds, so any thread may call it while another reloads, and it is always
+  /// one whole configuration, never half of one and half of the next. The copy shares the
+  /// policy objects of its chains with the gateway (they are immutable), so it is cheap:
+  /// change it and pass it to `reload` to serve the change.
+  gateway_config config() const;
 
   /// Compiles `config` and makes it what the gateway serves, from any thread, while it
   /// runs; before `listen()` it only replaces the declared configuration. Throws

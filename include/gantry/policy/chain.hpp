@@ -12,57 +12,60 @@
 #include <vector>
 
 #include "gantry/policy/policy.hpp"
+#include "gantry/policy/static_chain.hpp"
 
 namespace gantry::policy {
 
 namespace detail {
 
-// The type-erased face of a policy: one virtual call per phase it implements.
+// The type-erased face of a chain element: one virtual call per phase it implements. An
+// element is one policy, or a whole `static_chain`; `at` says where it sits in the chain.
 class erased_policy {
  public:
   virtual ~erased_policy() = default;
-  virtual outcome request_head(exchange& ex, void* state) const = 0;
-  virtual outcome request_body(exchange& ex, body_chunk& chunk, void* state) const = 0;
-  virtual outcome response_head(exchange& ex, void* state) const = 0;
-  virtual outcome response_body(exchange& ex, body_chunk& chunk, void* state) const = 0;
-  virtual void log(exchange& ex, void* state) const = 0;
+  virtual outcome request_head(exchange& ex, placement at) const = 0;
+  virtual outcome request_body(exchange& ex, body_chunk& chunk, placement at) const = 0;
+  virtual outcome response_head(exchange& ex, placement at) const = 0;
+  virtual outcome response_body(exchange& ex, body_chunk& chunk, placement at) const = 0;
+  virtual void log(exchange& ex, placement at) const = 0;
 };
 
+// One policy. The chain marks the exchange when it answers.
 template <class P>
 class erased_model final : public erased_policy {
  public:
   explicit erased_model(P p) : policy_{std::move(p)} {}
 
-  outcome request_head(exchange& ex, void* state) const override {
-    return call<phase::request_head>(ex, nullptr, state);
+  outcome request_head(exchange& ex, placement at) const override {
+    return call<phase::request_head>(ex, nullptr, at);
   }
-  outcome request_body(exchange& ex, body_chunk& chunk, void* state) const override {
-    return call<phase::request_body>(ex, &chunk, state);
+  outcome request_body(exchange& ex, body_chunk& chunk, placement at) const override {
+    return call<phase::request_body>(ex, &chunk, at);
   }
-  outcome response_head(exchange& ex, void* state) const override {
-    return call<phase::response_head>(ex, nullptr, state);
+  outcome response_head(exchange& ex, placement at) const override {
+    return call<phase::response_head>(ex, nullptr, at);
   }
-  outcome response_body(exchange& ex, body_chunk& chunk, void* state) const override {
-    return call<phase::response_body>(ex, &chunk, state);
+  outcome response_body(exchange& ex, body_chunk& chunk, placement at) const override {
+    return call<phase::response_body>(ex, &chunk, at);
   }
-  void log(exchange& ex, void* state) const override {
+  void log(exchange& ex, placement at) const override {
     if constexpr (implements<phase::log, P>)
-      call_phase<phase::log>(policy_, ex, as_state(state), nullptr);
+      call_phase<phase::log>(policy_, ex, as_state(ex, at), nullptr);
   }
 
   const P& get() const noexcept { return policy_; }
 
  private:
   template <phase Ph>
-  outcome call(exchange& ex, body_chunk* chunk, void* state) const {
+  outcome call(exchange& ex, body_chunk* chunk, placement at) const {
     if constexpr (implements<Ph, P>)
-      return run_phase<Ph>(policy_, ex, as_state(state), chunk);
+      return run_phase<Ph>(policy_, ex, as_state(ex, at), chunk);
     else
       return verdict::continue_;
   }
-  static state_t<P>& as_state(void* state) noexcept {
+  static state_t<P>& as_state(exchange& ex, placement at) noexcept {
     if constexpr (has_state<P>) {
-      return *std::launder(static_cast<state_t<P>*>(state));
+      return chain_access::states(ex).template get<state_t<P>>(at.state_offset);
     } else {
       static no_state none;  // empty: never read or written
       return none;
@@ -71,6 +74,52 @@ class erased_model final : public erased_policy {
 
   P policy_;
 };
+
+template <class P>
+inline constexpr state_entry state_entry_of = make_state_entry<state_t<P>>(0);
+
+// A whole `static_chain` as one element: its policies are called directly, one after the
+// other, by the static chain's own code. It marks the exchange itself when one of its
+// policies answers, counting from `at.first`.
+template <class... Ps>
+class static_model<static_chain<Ps...>> final : public erased_policy {
+ public:
+  explicit static_model(static_chain<Ps...> c) : chain_{std::move(c)} {}
+
+  outcome request_head(exchange& ex, placement at) const override {
+    return chain_.template run_at<phase::request_head>(ex, nullptr, at);
+  }
+  outcome request_body(exchange& ex, body_chunk& chunk, placement at) const override {
+    return chain_.template run_at<phase::request_body>(ex, &chunk, at);
+  }
+  outcome response_head(exchange& ex, placement at) const override {
+    return chain_.template run_at<phase::response_head>(ex, nullptr, at);
+  }
+  outcome response_body(exchange& ex, body_chunk& chunk, placement at) const override {
+    return chain_.template run_at<phase::response_body>(ex, &chunk, at);
+  }
+  void log(exchange& ex, placement at) const override { chain_.log_at(ex, at); }
+
+ private:
+  static_chain<Ps...> chain_;
+};
+
+// Bit (1 << phase) for each phase a policy implements; for a static chain, any of its policies.
+template <class T>
+inline constexpr std::uint8_t phase_bits = static_cast<std::uint8_t>(
+    (implements<phase::request_head, T> ? 1u << unsigned(phase::request_head) : 0u) |
+    (implements<phase::request_body, T> ? 1u << unsigned(phase::request_body) : 0u) |
+    (implements<phase::response_head, T> ? 1u << unsigned(phase::response_head) : 0u) |
+    (implements<phase::response_body, T> ? 1u << unsigned(phase::response_body) : 0u) |
+    (implements<phase::log, T> ? 1u << unsigned(phase::log) : 0u));
+template <class... Ps>
+inline constexpr std::uint8_t phase_bits<static_chain<Ps...>> =
+    static_cast<std::uint8_t>((0u | ... | phase_bits<Ps>));
+
+template <class T>
+inline constexpr bool is_static_chain = false;
+template <class... Ps>
+inline constexpr bool is_static_chain<static_chain<Ps...>> = true;
 
 }  // namespace detail
 
@@ -90,25 +139,48 @@ class erased_model final : public erased_policy {
 ///
 /// Each phase costs one indirect call per policy that implements it (policies without the
 /// phase are skipped without a call). `static_chain` removes those calls when the policies are
-/// known at compile time; both give identical results.
+/// known at compile time; both give identical results. A `static_chain` added to a chain is
+/// one element of it: one indirect call per phase for the whole static chain, whose policies
+/// are then called directly. That is how a gateway serves one.
 class chain {
  public:
   chain() = default;
 
-  /// Appends a policy, or builds one from its configuration (`policy_config`) and appends it.
+  /// A chain of the policies of `policies`, composed at compile time: they stay one element,
+  /// called without virtual calls between them. Implicit, so a `static_chain` goes wherever
+  /// a chain does (`gateway::policy`, `route::route::chain`).
+  template <class... Ps>
+  chain(static_chain<Ps...> policies) {  // NOLINT(google-explicit-constructor)
+    add(std::move(policies));
+  }
+
+  /// Appends a policy, or builds one from its configuration (`policy_config`) and appends it,
+  /// or appends a `static_chain`'s policies as one element (they run exactly as they would
+  /// one by one: same order, same answers, same response depth, their own states).
   template <class P>
   chain& add(P&& policy_or_config) {
     using T = std::remove_cvref_t<P>;
-    if constexpr (!policy<T> && policy_config<T>) {
+    if constexpr (detail::is_static_chain<T>) {
+      if constexpr (T::size() > 0) {
+        link l;
+        l.policy =
+            std::make_shared<const detail::static_model<T>>(std::forward<P>(policy_or_config));
+        l.phases = detail::phase_bits<T>;
+        l.count = static_cast<std::uint32_t>(T::size());
+        l.states = T::layout();
+        l.state_align = alignof(std::max_align_t);  // the static layout's offsets start at 0
+        push(std::move(l));
+      }
+      return *this;
+    } else if constexpr (!policy<T> && policy_config<T>) {
       return add(typename T::policy_type(std::forward<P>(policy_or_config)));
     } else {
       static_assert(detail::check_policy<T>());
       link l;
       l.policy = std::make_shared<const detail::erased_model<T>>(std::forward<P>(policy_or_config));
-      l.phases = phase_bits<T>();
+      l.phases = detail::phase_bits<T>;
       if constexpr (has_state<T>) {
-        l.state = make_state_entry<state_t<T>>(0);
-        l.state_size = sizeof(state_t<T>);
+        l.states = {{&detail::state_entry_of<T>, 1}, sizeof(state_t<T>)};
         l.state_align = alignof(state_t<T>);
       }
       push(std::move(l));
@@ -119,8 +191,8 @@ class chain {
   /// Appends every policy of `other`, sharing them: e.g. a listener's chain, then a route's.
   chain& append(const chain& other);
 
-  /// Number of policies.
-  std::size_t size() const noexcept { return links_.size(); }
+  /// Number of policies (those of a `static_chain` added count one each).
+  std::size_t size() const noexcept { return policies_; }
   /// True when the chain has no policies; every phase then continues at once.
   bool empty() const noexcept { return links_.empty(); }
   /// True when at least one policy of the chain implements phase `ph`: an integrator skips
@@ -145,24 +217,19 @@ class chain {
  private:
   struct link {
     std::shared_ptr<const detail::erased_policy> policy;
-    state_entry state{};  // no `construct` when the policy has no state
-    std::size_t state_size = 0;
+    detail::placement at{};   // set by push
+    std::uint32_t count = 1;  // policies in the element: more for a static_chain
+    state_layout states{};    // offsets from the element's own start; empty without state
     std::size_t state_align = 1;
     std::uint8_t phases = 0;  // bit (1 << phase) per phase implemented
   };
 
-  // Appends `l`, placing its state (if any) after the others.
+  // Appends `l`, placing it after the others: its first policy's index, its states.
   void push(link l);
-
-  template <class T>
-  static constexpr std::uint8_t phase_bits() noexcept {
-    return static_cast<std::uint8_t>(
-        (implements<phase::request_head, T> ? 1u << unsigned(phase::request_head) : 0u) |
-        (implements<phase::request_body, T> ? 1u << unsigned(phase::request_body) : 0u) |
-        (implements<phase::response_head, T> ? 1u << unsigned(phase::response_head) : 0u) |
-        (implements<phase::response_body, T> ? 1u << unsigned(phase::response_body) : 0u) |
-        (implements<phase::log, T> ? 1u << unsigned(phase::log) : 0u));
-  }
+  // The index of the policy to mark when element `l` answers.
+  static std::size_t answering(const link& l) noexcept;
+  // How many links, from the first, the response phases reach.
+  std::size_t links_reached(const exchange& ex) const noexcept;
 
   template <phase Ph>
   outcome run_forward(exchange& ex, body_chunk* chunk, std::size_t from) const;
@@ -180,6 +247,7 @@ class chain {
   std::vector<link> links_;
   std::vector<state_entry> states_;
   std::size_t state_size_ = 0;
+  std::uint32_t policies_ = 0;  // policies in all links
   std::uint8_t phases_ = 0;  // union of the links' phase bits
 };
 

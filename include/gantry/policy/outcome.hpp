@@ -14,12 +14,16 @@ namespace gantry::policy {
 /// Every `run_*` phase call of a chain returns one. When no policy of the phase suspends, the
 /// outcome is ready and no coroutine frame was created; only a phase that suspends makes the
 /// chain create one (the rest of the chain then runs inside it). A caller that is itself a
-/// coroutine settles an outcome in one line:
+/// coroutine settles an outcome with an `if`, awaiting only when it must:
 ///
 /// ```
 /// gantry::policy::outcome o = chain.run_request_head(ex);
-/// gantry::policy::verdict v = o.ready() ? o.value() : co_await std::move(o).awaitable();
+/// gantry::policy::verdict v = o.value();
+/// if (!o.ready()) v = co_await std::move(o).awaitable();
 /// ```
+///
+/// Write it as a statement, not as `o.ready() ? o.value() : co_await ...`: GCC 12
+/// miscompiles `co_await` inside a conditional expression (the awaited frame is freed twice).
 ///
 /// A phase may return an outcome as well, to decide at run time whether it suspends: a cache
 /// hit answers at once (`return verdict::continue_;`), a miss returns the coroutine that

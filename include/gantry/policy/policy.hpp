@@ -98,8 +98,10 @@
 ///
 /// Chains come two ways from the same policies: `chain` (built at run time, type-erased) and
 /// `static_chain<P...>` (composed at compile time, no virtual calls). They give identical
-/// results. One exchange runs one chain: to combine listener-level and route-level policies,
-/// build one chain per route with the listener's policies first (`chain::append`).
+/// results, and a `static_chain` added to a `chain` is one element of it, its policies still
+/// called directly and counted one by one (order, answers, response depth, states, log). One
+/// exchange runs one chain: to combine listener-level and route-level policies, build one
+/// chain per route with the listener's policies first (`chain::append`).
 
 #include <asio/awaitable.hpp>
 #include <concepts>
@@ -289,6 +291,14 @@ consteval bool check_policy() {
   }
   return true;
 }
+
+// Where an element of a `chain` sits in it: the index of its first policy (response depth
+// counts policies, and an element may hold several: a `static_chain`) and the offset of its
+// states in the exchange's store.
+struct placement {
+  std::uint32_t first = 0;
+  std::uint32_t state_offset = 0;
+};
 
 // What chains may see and change in an exchange beyond its public fields.
 struct chain_access {

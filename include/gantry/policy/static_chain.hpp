@@ -45,6 +45,9 @@ consteval static_layout<Ps...> make_static_layout() {
   return layout;
 }
 
+template <class C>
+class static_model;
+
 }  // namespace detail
 
 /// A policy chain whose policy types are fixed at compile time: every phase call is a direct,
@@ -59,7 +62,9 @@ consteval static_layout<Ps...> make_static_layout() {
 /// auto o = c.run_request_head(ex);
 /// ```
 ///
-/// Like `chain`, build it, then share it read-only across workers.
+/// Like `chain`, build it, then share it read-only across workers. To serve it, hand it to
+/// anything that takes a `chain` (`gateway::policy`, `route::route::chain`, `chain::add`):
+/// it becomes one element of that chain, its own policies still called directly.
 template <class... Ps>
 class static_chain {
   static_assert((detail::check_policy<Ps>() && ...));
@@ -97,51 +102,69 @@ class static_chain {
   outcome run_request_head(exchange& ex) const {
     detail::chain_access::ensure_states(ex, layout());
     if (detail::chain_access::request_closed(ex)) return verdict::respond;
-    return run_forward<phase::request_head, 0>(ex, nullptr);
+    return run_forward<phase::request_head, 0>(ex, nullptr, {});
   }
   /// Runs the request body phase on one piece of the body, first policy to last.
   outcome run_request_body(exchange& ex, body_chunk& chunk) const {
     detail::chain_access::ensure_states(ex, layout());
     if (detail::chain_access::request_closed(ex)) return verdict::respond;
-    return run_forward<phase::request_body, 0>(ex, &chunk);
+    return run_forward<phase::request_body, 0>(ex, &chunk, {});
   }
   /// Runs the response head phase, last policy to first (see the contract for which run).
   outcome run_response_head(exchange& ex) const {
     detail::chain_access::ensure_states(ex, layout());
     if (detail::chain_access::response_final(ex)) return verdict::continue_;
-    return run_reverse<phase::response_head, sizeof...(Ps)>(ex, nullptr);
+    return run_reverse<phase::response_head, sizeof...(Ps)>(ex, nullptr, {});
   }
   /// Runs the response body phase on one piece of the body, last policy to first.
   outcome run_response_body(exchange& ex, body_chunk& chunk) const {
     detail::chain_access::ensure_states(ex, layout());
     if (detail::chain_access::response_final(ex)) return verdict::continue_;
-    return run_reverse<phase::response_body, sizeof...(Ps)>(ex, &chunk);
+    return run_reverse<phase::response_body, sizeof...(Ps)>(ex, &chunk, {});
   }
   /// Runs the log phase of every policy, first to last; sets `timings.end` if still unset.
   void run_log(exchange& ex) const {
     detail::chain_access::ensure_states(ex, layout());
     detail::chain_access::mark_end(ex);
-    std::exception_ptr first;
-    log_from<0>(ex, first);
-    if (first) std::rethrow_exception(first);
+    log_at(ex, {});
   }
 
  private:
+  template <class C>
+  friend class detail::static_model;
+  using placement = detail::placement;
+
+  // The phases as one element of an enclosing `chain` runs them, at `at`: that chain has
+  // prepared the states and checked the direction is open.
+  template <phase Ph>
+  outcome run_at(exchange& ex, body_chunk* chunk, placement at) const {
+    if constexpr (Ph == phase::request_head || Ph == phase::request_body)
+      return run_forward<Ph, 0>(ex, chunk, at);
+    else
+      return run_reverse<Ph, sizeof...(Ps)>(ex, chunk, at);
+  }
+  void log_at(exchange& ex, placement at) const {
+    std::exception_ptr first;
+    log_from<0>(ex, first, at);
+    if (first) std::rethrow_exception(first);
+  }
+
   template <std::size_t I>
   using policy_at = std::tuple_element_t<I, std::tuple<Ps...>>;
 
   template <std::size_t I>
-  static state_t<policy_at<I>>& state(exchange& ex) noexcept {
+  static state_t<policy_at<I>>& state(exchange& ex, placement at) noexcept {
     if constexpr (has_state<policy_at<I>>) {
       return detail::chain_access::states(ex).template get<state_t<policy_at<I>>>(
-          layout_.offsets[I]);
+          at.state_offset + layout_.offsets[I]);
     } else {
       static no_state none;  // empty: never read or written
       return none;
     }
   }
 
-  // True when a result of policy I answered; marks the exchange accordingly.
+  // True when a result of the policy at `index` (counted in the enclosing chain, if any)
+  // answered; marks the exchange accordingly.
   template <phase Ph>
   static bool responded(exchange& ex, verdict v, std::size_t index) {
     if (v != verdict::respond) return false;
@@ -153,30 +176,32 @@ class static_chain {
   }
 
   template <phase Ph, std::size_t I>
-  outcome run_forward(exchange& ex, body_chunk* chunk) const {
+  outcome run_forward(exchange& ex, body_chunk* chunk, placement at) const {
     if constexpr (I == sizeof...(Ps)) {
       return verdict::continue_;
     } else {
       if constexpr (implements<Ph, policy_at<I>>) {
         using R = detail::phase_result_t<Ph, policy_at<I>>;
+        const auto& p = std::get<I>(policies_);
         if constexpr (std::is_same_v<R, verdict>) {
-          verdict v = detail::call_phase<Ph>(std::get<I>(policies_), ex, state<I>(ex), chunk);
-          if (responded<Ph>(ex, v, I)) return verdict::respond;
+          verdict v = detail::call_phase<Ph>(p, ex, state<I>(ex, at), chunk);
+          if (responded<Ph>(ex, v, at.first + I)) return verdict::respond;
         } else {
-          outcome o = detail::run_phase<Ph>(std::get<I>(policies_), ex, state<I>(ex), chunk);
-          if (!o.ready()) return resume_forward<Ph, I>(ex, chunk, std::move(o));
-          if (responded<Ph>(ex, o.value(), I)) return verdict::respond;
+          outcome o = detail::run_phase<Ph>(p, ex, state<I>(ex, at), chunk);
+          if (!o.ready()) return resume_forward<Ph, I>(ex, chunk, at, std::move(o));
+          if (responded<Ph>(ex, o.value(), at.first + I)) return verdict::respond;
         }
       }
-      return run_forward<Ph, I + 1>(ex, chunk);
+      return run_forward<Ph, I + 1>(ex, chunk, at);
     }
   }
 
   template <phase Ph, std::size_t I>
-  asio::awaitable<verdict> resume_forward(exchange& ex, body_chunk* chunk, outcome pending) const {
+  asio::awaitable<verdict> resume_forward(exchange& ex, body_chunk* chunk, placement at,
+                                          outcome pending) const {
     verdict v = co_await std::move(pending).awaitable();
-    if (responded<Ph>(ex, v, I)) co_return verdict::respond;
-    outcome rest = run_forward<Ph, I + 1>(ex, chunk);
+    if (responded<Ph>(ex, v, at.first + I)) co_return verdict::respond;
+    outcome rest = run_forward<Ph, I + 1>(ex, chunk, at);
     // Not a conditional expression: GCC 12 miscompiles co_await inside `?:`.
     if (rest.ready()) co_return rest.value();
     co_return co_await std::move(rest).awaitable();
@@ -184,49 +209,51 @@ class static_chain {
 
   // Runs policies Remaining-1 down to 0, skipping those the response does not reach.
   template <phase Ph, std::size_t Remaining>
-  outcome run_reverse(exchange& ex, body_chunk* chunk) const {
+  outcome run_reverse(exchange& ex, body_chunk* chunk, placement at) const {
     if constexpr (Remaining == 0) {
       return verdict::continue_;
     } else {
       constexpr std::size_t i = Remaining - 1;
       if constexpr (implements<Ph, policy_at<i>>) {
-        if (i < detail::chain_access::response_depth(ex)) {
+        if (at.first + i < detail::chain_access::response_depth(ex)) {
           using R = detail::phase_result_t<Ph, policy_at<i>>;
+          const auto& p = std::get<i>(policies_);
           if constexpr (std::is_same_v<R, verdict>) {
-            verdict v = detail::call_phase<Ph>(std::get<i>(policies_), ex, state<i>(ex), chunk);
-            if (responded<Ph>(ex, v, i)) return verdict::respond;
+            verdict v = detail::call_phase<Ph>(p, ex, state<i>(ex, at), chunk);
+            if (responded<Ph>(ex, v, at.first + i)) return verdict::respond;
           } else {
-            outcome o = detail::run_phase<Ph>(std::get<i>(policies_), ex, state<i>(ex), chunk);
-            if (!o.ready()) return resume_reverse<Ph, i>(ex, chunk, std::move(o));
-            if (responded<Ph>(ex, o.value(), i)) return verdict::respond;
+            outcome o = detail::run_phase<Ph>(p, ex, state<i>(ex, at), chunk);
+            if (!o.ready()) return resume_reverse<Ph, i>(ex, chunk, at, std::move(o));
+            if (responded<Ph>(ex, o.value(), at.first + i)) return verdict::respond;
           }
         }
       }
-      return run_reverse<Ph, i>(ex, chunk);
+      return run_reverse<Ph, i>(ex, chunk, at);
     }
   }
 
   template <phase Ph, std::size_t I>
-  asio::awaitable<verdict> resume_reverse(exchange& ex, body_chunk* chunk, outcome pending) const {
+  asio::awaitable<verdict> resume_reverse(exchange& ex, body_chunk* chunk, placement at,
+                                          outcome pending) const {
     verdict v = co_await std::move(pending).awaitable();
-    if (responded<Ph>(ex, v, I)) co_return verdict::respond;
-    outcome rest = run_reverse<Ph, I>(ex, chunk);
+    if (responded<Ph>(ex, v, at.first + I)) co_return verdict::respond;
+    outcome rest = run_reverse<Ph, I>(ex, chunk, at);
     // Not a conditional expression: GCC 12 miscompiles co_await inside `?:`.
     if (rest.ready()) co_return rest.value();
     co_return co_await std::move(rest).awaitable();
   }
 
   template <std::size_t I>
-  void log_from(exchange& ex, std::exception_ptr& first) const {
+  void log_from(exchange& ex, std::exception_ptr& first, placement at) const {
     if constexpr (I < sizeof...(Ps)) {
       if constexpr (implements<phase::log, policy_at<I>>) {
         try {
-          detail::call_phase<phase::log>(std::get<I>(policies_), ex, state<I>(ex), nullptr);
+          detail::call_phase<phase::log>(std::get<I>(policies_), ex, state<I>(ex, at), nullptr);
         } catch (...) {
           if (!first) first = std::current_exception();
         }
       }
-      log_from<I + 1>(ex, first);
+      log_from<I + 1>(ex, first, at);
     }
   }
 

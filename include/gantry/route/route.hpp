@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gantry/policy/chain.hpp"
 #include "gantry/route/action.hpp"
 #include "gantry/route/path_rewrite.hpp"
 #include "gantry/route/route_match.hpp"
@@ -15,6 +16,11 @@ namespace gantry::route {
 
 /// A route as written in configuration: plain data, so it reads the same built in C++ or
 /// loaded from YAML. `route_table::builder` validates it.
+///
+/// Its policies come two ways: by name (`policies`, entries of `gateway_config::policies`
+/// shared by many routes, as YAML writes them) and as objects of its own (`chain`, built in
+/// C++ for this route alone). A gateway runs, on each exchange of the route, the listener's
+/// policies, then the named ones, then the route's own chain.
 ///
 /// ```
 /// gantry::route::route users{
@@ -26,6 +32,7 @@ namespace gantry::route {
 ///     .rewrite = gantry::route::template_rewrite{"/v2/users/{id}"},
 ///     .timeout = std::chrono::milliseconds{1500},
 ///     .policies = {"key-auth", "rate-limit"},
+///     .chain = gantry::policy::chain{}.add(require_header{"X-Tenant"}),
 /// };
 /// ```
 struct route {
@@ -50,6 +57,10 @@ struct route {
   bool forward_proxy_credentials = false;
   /// Names of the policies to run on this route, in order; resolved by the policy layer.
   std::vector<std::string> policies{};
+  /// Policy objects of this route's own, run after the named `policies` (and the
+  /// listener's): no name to declare, nothing shared with other routes. Copies of the route
+  /// share the policy objects. A `policy::static_chain` converts to one.
+  policy::chain chain{};
 };
 
 }  // namespace gantry::route

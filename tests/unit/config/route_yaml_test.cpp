@@ -1,5 +1,5 @@
-// A route written in YAML is the same route written in C++ (DESIGN.md: "a route written in
-// C++ and the same route in YAML build the same snapshot").
+// A route written in YAML is the same route written in C++: configuration is plain data, and
+// both build the same snapshot (docs/architecture.md, Principles).
 
 #include <doctest/doctest.h>
 

@@ -11,12 +11,15 @@
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "allocation_counter.hpp"
 #include "gantry/core/async.hpp"
@@ -24,6 +27,8 @@
 #include "gantry/http/serializer.hpp"
 #include "gantry/net/listener.hpp"
 #include "gantry/policy/chain.hpp"
+#include "gantry/policy/direct_response.hpp"
+#include "gantry/policy/static_chain.hpp"
 
 using namespace std::chrono_literals;
 using gantry::core::use_tuple;
@@ -380,30 +385,85 @@ std::string exchange_raw(asio::ip::tcp::endpoint gateway, std::string_view reque
 
 }  // namespace
 
-TEST_CASE("what a policy writes into a head cannot inject fields") {
-  asio::io_context upstream_io;
-  counting_upstream upstream{upstream_io};
-  std::thread upstream_thread{[&] { upstream_io.run_for(20s); }};
+namespace {
 
+// A counting upstream on a thread of its own, for gateways with worker threads.
+class threaded_upstream {
+ public:
+  threaded_upstream() = default;
+  threaded_upstream(const threaded_upstream&) = delete;
+  threaded_upstream& operator=(const threaded_upstream&) = delete;
+  ~threaded_upstream() { stop(); }
+
+  std::string address() const { return upstream_.address(); }
+
+  // Stops serving and returns how many requests the upstream received.
+  int stop() {
+    if (thread_.joinable()) {
+      asio::post(io_, [this] {
+        upstream_.acceptor.close();
+        io_.stop();
+      });
+      thread_.join();
+    }
+    return upstream_.requests;
+  }
+
+ private:
+  asio::io_context io_;
+  counting_upstream upstream_{io_};
+  std::thread thread_{[this] { io_.run_for(30s); }};
+};
+
+// A policy that records its request and response head phases in `log`, and names itself in
+// an X-Order response field.
+struct recorder {
+  std::string name;
+  std::vector<std::string>* log = nullptr;
+
+  gantry::policy::verdict on_request_head(gantry::policy::exchange&) const {
+    log->push_back(name + ">");
+    return gantry::policy::verdict::continue_;
+  }
+  gantry::policy::verdict on_response_head(gantry::policy::exchange& ex) const {
+    log->push_back("<" + name);
+    ex.response.fields.add("X-Order", name);
+    return gantry::policy::verdict::continue_;
+  }
+};
+
+// Serves one request, `request` (with Connection: close), on a one-worker gateway in front of
+// a counting upstream; `declare` declares everything but the cluster "backend". Returns what
+// the client received and how many requests reached the upstream.
+template <class Declare>
+std::pair<std::string, int> serve_one(std::string_view request, Declare declare) {
+  threaded_upstream upstream;
+  gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+  gw.cluster("backend", {upstream.address()});
+  declare(gw);
+  auto bound = gw.listen("127.0.0.1:0");
+  gw.start();
+  std::string received = exchange_raw(bound, request);
+  gw.stop();
+  gw.wait();
+  return {received, upstream.stop()};
+}
+
+constexpr std::string_view get_close =
+    "GET /api/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+
+}  // namespace
+
+TEST_CASE("what a policy writes into a head cannot inject fields") {
   bool in_request = true;
   SUBCASE("in the request: 500, nothing goes upstream") { in_request = true; }
   SUBCASE("in the response: the fields that cannot be written are dropped") { in_request = false; }
   CAPTURE(in_request);
-  gantry::gateway gw{gantry::gateway_options{.workers = 1}};
-  gw.cluster("backend", {upstream.address()});
-  gw.policy("inject", gantry::policy::chain{}.add(injecting_policy{in_request}));
-  gw.use("inject");
-  auto bound = gw.listen("127.0.0.1:0");
-  gw.start();
-  const std::string received =
-      exchange_raw(bound, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-  gw.stop();
-  gw.wait();
-  asio::post(upstream_io, [&] {
-    upstream.acceptor.close();
-    upstream_io.stop();
-  });
-  upstream_thread.join();
+  auto [received, upstream_requests] =
+      serve_one("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", [&](gantry::gateway& gw) {
+        gw.policy("inject", gantry::policy::chain{}.add(injecting_policy{in_request}));
+        gw.use("inject");
+      });
 
   INFO("received: ", received);
   CHECK(received.find("X-Admin") == std::string::npos);
@@ -413,11 +473,152 @@ TEST_CASE("what a policy writes into a head cannot inject fields") {
   CHECK(received.find("X-Nul") == std::string::npos);
   if (in_request) {
     CHECK(received.starts_with("HTTP/1.1 500 "));
-    CHECK(upstream.requests == 0);
+    CHECK(upstream_requests == 0);
   } else {
     CHECK(received.starts_with("HTTP/1.1 200 OK\r\n"));
     CHECK(received.find("\r\nX-Kept: fine\r\n") != std::string::npos);
     CHECK(received.ends_with("\r\n\r\nok"));
-    CHECK(upstream.requests == 1);
+    CHECK(upstream_requests == 1);
+  }
+}
+
+namespace {
+
+// Reload number `k` of the config() race test: 1 to 3 routes, every name carrying `k`, so a
+// reader can tell one whole configuration from a mix of two.
+gantry::gateway_config numbered_config(const std::string& upstream, int k) {
+  gantry::gateway_config config;
+  config.clusters = {{.name = "backend", .endpoints = {upstream}}};
+  for (int j = 0; j <= k % 3; ++j) {
+    const std::string prefix = j == 0 ? "/" : "/r" + std::to_string(j);
+    config.routes.push_back({.name = std::to_string(k) + "-" + std::to_string(j),
+                             .match = {.path = gantry::route::path_prefix{prefix}},
+                             .action = gantry::route::proxy{"backend"}});
+  }
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("config() may be read on one thread while another reloads the running gateway") {
+  threaded_upstream upstream;
+  gantry::gateway gw{gantry::gateway_options{.workers = 2}};
+  gw.configure(numbered_config(upstream.address(), 0));
+  auto bound = gw.listen("127.0.0.1:0");
+  gw.start();
+
+  constexpr int reloads = 60;
+  std::atomic<bool> done{false};
+  int reads = 0;
+  int torn = 0;
+  std::thread reader{[&] {
+    while (!done.load(std::memory_order_acquire)) {
+      const gantry::gateway_config seen = gw.config();
+      ++reads;
+      // One whole configuration: every route of one reload, and no other.
+      const std::string& first = seen.routes.front().name;
+      const std::string k = first.substr(0, first.find('-'));
+      if (seen.routes.size() != static_cast<std::size_t>(std::stoi(k) % 3 + 1)) ++torn;
+      for (const auto& r : seen.routes)
+        if (!r.name.starts_with(k + "-")) ++torn;
+    }
+  }};
+  for (int k = 1; k <= reloads; ++k) {
+    gw.reload(numbered_config(upstream.address(), k));
+    if (k % 20 == 0) CHECK(get_many(bound, 1) == "ok|");  // still serving
+  }
+  done.store(true, std::memory_order_release);
+  reader.join();
+
+  CHECK(reads > 0);
+  CHECK(torn == 0);
+  CHECK(gw.generation() == 1 + reloads);
+  const gantry::gateway_config last = gw.config();
+  REQUIRE(last.routes.size() == reloads % 3 + 1);
+  CHECK(last.routes.front().name == std::to_string(reloads) + "-0");
+
+  gw.stop();
+  gw.wait();
+  CHECK(upstream.stop() == reloads / 20);
+}
+
+TEST_CASE("a route's own policy objects run after the listener's and the named ones") {
+  std::vector<std::string> log;
+  auto [received, upstream_requests] = serve_one(get_close, [&](gantry::gateway& gw) {
+    gw.policy("listener", gantry::policy::chain{}.add(recorder{"L", &log}));
+    gw.policy("named", gantry::policy::chain{}.add(recorder{"N", &log}));
+    gw.use("listener");
+    gw.route(
+        {.name = "api",
+         .match = {.path = gantry::route::path_prefix{"/api"}},
+         .action = gantry::route::proxy{"backend"},
+         .policies = {"named"},
+         .chain = gantry::policy::chain{}.add(recorder{"O1", &log}).add(recorder{"O2", &log})});
+  });
+  INFO("received: ", received);
+  CHECK(received.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(upstream_requests == 1);
+  CHECK(log == std::vector<std::string>{"L>", "N>", "O1>", "O2>", "<O2", "<O1", "<N", "<L"});
+  CHECK(received.find("X-Order: O2\r\nX-Order: O1\r\nX-Order: N\r\nX-Order: L\r\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("a route's own policy object answers, and only the policies before it see the answer") {
+  std::vector<std::string> log;
+  auto [received, upstream_requests] = serve_one(get_close, [&](gantry::gateway& gw) {
+    gw.policy("listener", gantry::policy::chain{}.add(recorder{"L", &log}));
+    gw.use("listener");
+    gw.route(
+        {.name = "api",
+         .match = {.path = gantry::route::path_prefix{"/api"}},
+         .action = gantry::route::proxy{"backend"},
+         .chain = gantry::policy::chain{}
+                      .add(gantry::policy::direct_response_config{
+                          .status = gantry::http::status::forbidden, .headers = {}, .body = "no"})
+                      .add(recorder{"after", &log})});
+  });
+  INFO("received: ", received);
+  CHECK(received.starts_with("HTTP/1.1 403 "));
+  CHECK(received.ends_with("\r\n\r\nno"));
+  CHECK(upstream_requests == 0);
+  CHECK(log == std::vector<std::string>{"L>", "<L"});
+}
+
+TEST_CASE("a static_chain served by the gateway runs as the same chain built at run time") {
+  using gantry::policy::static_chain;
+  std::vector<std::string> log;
+  SUBCASE("as a named policy, after a run-time one") {
+    auto [received, upstream_requests] = serve_one(get_close, [&](gantry::gateway& gw) {
+      gw.policy("first", gantry::policy::chain{}.add(recorder{"A", &log}));
+      gw.policy("fixed", static_chain{recorder{"B", &log}, recorder{"C", &log}});
+      gw.use("first");
+      gw.use("fixed");
+    });
+    INFO("received: ", received);
+    CHECK(received.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(received.find("X-Order: C\r\nX-Order: B\r\nX-Order: A\r\n") != std::string::npos);
+    CHECK(received.ends_with("\r\n\r\nok"));
+    CHECK(upstream_requests == 1);
+    CHECK(log == std::vector<std::string>{"A>", "B>", "C>", "<C", "<B", "<A"});
+  }
+  SUBCASE("as a route's own chain, answering from its middle") {
+    auto [received, upstream_requests] = serve_one(get_close, [&](gantry::gateway& gw) {
+      gw.route({.name = "api",
+                .match = {.path = gantry::route::path_prefix{"/api"}},
+                .action = gantry::route::proxy{"backend"},
+                .chain = static_chain<recorder, gantry::policy::direct_response, recorder>{
+                    recorder{"B", &log},
+                    gantry::policy::direct_response{gantry::policy::direct_response_config{
+                        .status = static_cast<gantry::http::status>(201),
+                        .headers = {},
+                        .body = "made"}},
+                    recorder{"C", &log}}});
+    });
+    INFO("received: ", received);
+    CHECK(received.starts_with("HTTP/1.1 201 "));
+    CHECK(received.find("X-Order: B\r\n") != std::string::npos);
+    CHECK(received.ends_with("\r\n\r\nmade"));
+    CHECK(upstream_requests == 0);
+    CHECK(log == std::vector<std::string>{"B>", "<B"});
   }
 }

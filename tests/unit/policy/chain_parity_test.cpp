@@ -1,5 +1,6 @@
 // The compile-time and the run-time chain, built from the same policies, must give identical
-// results: same verdicts, same heads and bodies, same phases run in the same order.
+// results: same verdicts, same heads and bodies, same phases run in the same order. So must a
+// static chain served as one element of a run-time chain.
 
 #include <doctest/doctest.h>
 
@@ -101,6 +102,22 @@ TEST_CASE("policy parity: static_chain and chain give identical results on every
     auto actual = run_once(fixed, log, s.with_bodies);
     CHECK(expected == actual);
     CHECK(expected.find("A:log") != std::string::npos);  // log ran in both
+
+    // A static chain as one element of a chain (as a gateway serves it): whole, or among
+    // other policies, so that an answer's response depth falls inside or outside it.
+    const chain whole{fixed};
+    chain middle;
+    middle.add(pa).add(static_chain<headers, probe>{headers{transform}, pb}).add(pc);
+    chain front;
+    front.add(static_chain<probe, headers>{pa, headers{transform}}).add(pb).add(pc);
+    chain back;
+    back.add(pa).add(headers_config{transform}).add(static_chain{pb, pc});
+    CHECK(whole.size() == 4);
+    CHECK(middle.size() == 4);
+    CHECK(run_once(whole, log, s.with_bodies) == expected);
+    CHECK(run_once(middle, log, s.with_bodies) == expected);
+    CHECK(run_once(front, log, s.with_bodies) == expected);
+    CHECK(run_once(back, log, s.with_bodies) == expected);
   }
 }
 
@@ -115,6 +132,7 @@ TEST_CASE("policy parity: a mock behind transforms, both ways") {
   auto expected = run_once(dynamic, log, true);
   auto actual = run_once(fixed, log, true);
   CHECK(expected == actual);
+  CHECK(run_once(chain{fixed}, log, true) == expected);
   CHECK(expected.find("< local 201") != std::string::npos);
   CHECK(expected.find("< X-Path: /users/7") != std::string::npos);
 }

@@ -1,4 +1,5 @@
-#include "gantry/testing/runner.hpp"
+// The test kit through its umbrella include, as a host's tests use it.
+#include "gantry/testing.hpp"
 
 #include <doctest/doctest.h>
 
@@ -10,9 +11,6 @@
 #include <stdexcept>
 
 #include "gantry/policy/chain.hpp"
-#include "gantry/testing/exchange_builder.hpp"
-#include "gantry/testing/fake_clock.hpp"
-#include "gantry/testing/run_awaitable.hpp"
 
 using namespace std::chrono_literals;
 using gantry::testing::exchange_builder;
