@@ -24,6 +24,8 @@ class proxy_error_category final : public std::error_category {
         return "client timed out";
       case proxy_errc::client_gone:
         return "client went away";
+      case proxy_errc::no_upstream:
+        return "no upstream for the request";
     }
     return "unknown proxy error";
   }
@@ -48,6 +50,8 @@ std::optional<http::status> status_for(const std::error_code& ec) noexcept {
       return http::status::gateway_timeout;
     case proxy_errc::client_timed_out:
       return http::status::request_timeout;
+    case proxy_errc::no_upstream:
+      return http::status::service_unavailable;
     case proxy_errc::client_gone:
       break;
   }

@@ -97,7 +97,11 @@ class session final : public session_base {
   // The route's action: a local answer, or the proxy flow. Not a coroutine itself: it returns
   // the one that carries the exchange on.
   asio::awaitable<after> route_exchange(const request_plan& plan);
-  asio::awaitable<after> forward(std::uint32_t cluster, bool close_after, bool expect_continue);
+  // `endpoint`, when given, is the cluster's endpoint to use instead of its balancer's pick.
+  asio::awaitable<after> forward(std::uint32_t cluster, bool close_after, bool expect_continue,
+                                 std::optional<std::size_t> endpoint = std::nullopt);
+  // Answers a request that cannot go on with the failure's status, and closes.
+  [[gnu::cold]] asio::awaitable<after> refuse(std::error_code ec);
   // Runs the log phase once the exchange is over.
   void end_exchange() noexcept;
   // Sends the local response in `exchange_` through the response phases to the client.

@@ -428,9 +428,24 @@ asio::awaitable<typename session<Stream>::after> session<Stream>::route_exchange
     exchange_.respond(direct->status, direct->body);
     for (http::field f : direct->headers) exchange_.response.fields.add(f.name, f.value);
     return send_local(plan.close_if_local());
+  } else if (const auto* picker = std::get_if<route::pick_upstream>(&r->action)) {
+    const route::upstream_choice choice = picker->pick(exchange_);
+    const snapshot& config = *view_->config;
+    const auto found = config.cluster_by_name.find(choice.cluster);
+    if (found == config.cluster_by_name.end() ||
+        (choice.endpoint && *choice.endpoint >= config.clusters[found->second].endpoints.size()))
+      return refuse(proxy_errc::no_upstream);
+    apply_rewrites();
+    return forward(found->second, plan.close_after, plan.expect_continue, choice.endpoint);
   }
   apply_rewrites();
   return forward(cluster, plan.close_after, plan.expect_continue);
+}
+
+template <net::byte_stream Stream>
+asio::awaitable<typename session<Stream>::after> session<Stream>::refuse(std::error_code ec) {
+  co_await fail(ec);
+  co_return after::close;
 }
 
 template <net::byte_stream Stream>
@@ -518,11 +533,13 @@ asio::awaitable<void> session<Stream>::fail(http::status status) {
 }
 
 template <net::byte_stream Stream>
-asio::awaitable<typename session<Stream>::after> session<Stream>::forward(std::uint32_t cluster_index, bool close_after,
-                                                 bool expect_continue) {
+asio::awaitable<typename session<Stream>::after> session<Stream>::forward(
+    std::uint32_t cluster_index, bool close_after, bool expect_continue,
+    std::optional<std::size_t> endpoint) {
   const snapshot& config = *view_->config;
   const upstream::cluster& cluster = config.clusters[cluster_index];
-  const std::size_t pick = view_->balancers[cluster_index].pick(cluster.endpoints.size());
+  const std::size_t pick =
+      endpoint ? *endpoint : view_->balancers[cluster_index].pick(cluster.endpoints.size());
   const upstream::endpoint& target = cluster.endpoints[pick];
   endpoint_ = view_->pool_slot[config.first_endpoint[cluster_index] + pick];
   exchange_.cluster = cluster.name;

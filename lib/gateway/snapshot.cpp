@@ -64,6 +64,9 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config) 
     }
   }
 
+  for (std::uint32_t i = 0; i < s->clusters.size(); ++i)
+    s->cluster_by_name.emplace(s->clusters[i].name, i);
+
   std::unordered_map<std::string_view, const policy::chain*> policies;
   for (const named_policy& p : config.policies) {
     if (p.name.empty())

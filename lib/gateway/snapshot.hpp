@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "gantry/gateway/config.hpp"
@@ -41,6 +43,8 @@ struct snapshot {
   // first_endpoint[c] + e.
   std::vector<std::uint32_t> first_endpoint;
   std::uint32_t endpoint_count = 0;
+  // Cluster indices by name (views of `clusters`' names), for upstreams picked at run time.
+  std::unordered_map<std::string_view, std::uint32_t> cluster_by_name;
 
   // The entry for `req`, never null; `params` receives the matched route's captures.
   const route_entry& select(const route::request_view& req, route::captures& params) const {

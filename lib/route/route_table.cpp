@@ -683,9 +683,11 @@ class table_compiler {
         fail(i, "redirect status {} is not one of 301, 302, 303, 307, 308", code);
       if (to->location.empty()) fail(i, "redirect has no location");
       check_placeholders(i, "redirect location", to->location);
-    } else {
-      const auto code = static_cast<unsigned>(std::get<direct_response>(r.action).status);
+    } else if (const auto* direct = std::get_if<direct_response>(&r.action)) {
+      const auto code = static_cast<unsigned>(direct->status);
       if (code < 200 || code > 599) fail(i, "direct response status {} is not in 200..599", code);
+    } else if (!std::get<pick_upstream>(r.action).pick) {
+      fail(i, "pick_upstream action has no function");
     }
   }
 

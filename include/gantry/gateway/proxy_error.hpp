@@ -27,6 +27,9 @@ enum class proxy_errc {
   client_timed_out,
   /// The client closed or reset its connection: there is no one to answer.
   client_gone,
+  /// No upstream to send the request to: a route's `pick_upstream` chose a cluster or an
+  /// endpoint the configuration does not have: 503.
+  no_upstream,
 };
 
 const std::error_category& proxy_category() noexcept;

@@ -2,11 +2,16 @@
 /// @file
 /// What a route does with a request it matched.
 
+#include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "gantry/http/headers.hpp"
 #include "gantry/http/status.hpp"
+#include "gantry/policy/exchange.hpp"
 #include "gantry/route/weighted_split.hpp"
 
 namespace gantry::route {
@@ -36,12 +41,42 @@ struct direct_response {
   std::string body{};
 };
 
-/// A route's action: one of proxy, weighted split, redirect or direct response.
+/// Where a `pick_upstream` action sends one request.
+struct upstream_choice {
+  /// A cluster the configuration declares, by name. It must view data that outlives the
+  /// call (the host's own table, the configuration), not a temporary.
+  std::string_view cluster{};
+  /// One endpoint of that cluster, by its index in `cluster_config::endpoints`; empty lets
+  /// the cluster's balancer pick.
+  std::optional<std::size_t> endpoint{};
+};
+
+/// Picks the upstream in code, per request, the way Pingora's `upstream_peer` does: a host
+/// routes by its own data (a tenant table, a shard map) without a route per destination.
+///
+/// ```
+/// route.action = gantry::route::pick_upstream{[&shards](const gantry::policy::exchange& ex) {
+///   return gantry::route::upstream_choice{.cluster = shards.for_tenant(ex.consumer)};
+/// }};
+/// ```
+///
+/// `pick` runs on the worker's thread after the request head phase, on the exchange as the
+/// policies left it (params, consumer, downstream facts): it must not block, and it is
+/// called from every worker at once, so what it reads must be immutable or thread-safe. A
+/// choice naming no declared cluster, or an endpoint the cluster does not have, gets the
+/// client a 503. The route's rewrites apply as for `proxy`.
+struct pick_upstream {
+  std::function<upstream_choice(const policy::exchange&)> pick{};
+};
+
+/// A route's action: one of proxy, weighted split, redirect, direct response or an upstream
+/// picked in code.
 ///
 /// ```
 /// gantry::route::route_action a = gantry::route::proxy{"users"};
 /// if (auto* p = std::get_if<gantry::route::proxy>(&a)) use(p->cluster);
 /// ```
-using route_action = std::variant<proxy, weighted_split, redirect, direct_response>;
+using route_action =
+    std::variant<proxy, weighted_split, redirect, direct_response, pick_upstream>;
 
 }  // namespace gantry::route

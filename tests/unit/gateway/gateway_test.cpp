@@ -622,3 +622,58 @@ TEST_CASE("a static_chain served by the gateway runs as the same chain built at 
     CHECK(log == std::vector<std::string>{"B>", "<B"});
   }
 }
+
+TEST_CASE("a route picks its upstream in code, per request") {
+  asio::io_context io;
+  counting_upstream a{io};
+  counting_upstream b{io};
+  gantry::gateway gw{io};
+  gw.cluster("a", {a.address()});
+  gw.cluster("b", {b.address(), a.address()});
+  using gantry::route::upstream_choice;
+  gw.route({.name = "by-tenant",
+            .match = {.path = gantry::route::path_template{"/t/{tenant}"}},
+            .action = gantry::route::pick_upstream{[](const gantry::policy::exchange& ex) {
+              const auto tenant = ex.param("tenant");
+              if (tenant == "alpha") return upstream_choice{.cluster = "a"};
+              if (tenant == "beta") return upstream_choice{.cluster = "b", .endpoint = 0};
+              if (tenant == "gamma") return upstream_choice{.cluster = "b", .endpoint = 7};
+              return upstream_choice{.cluster = "nowhere"};
+            }}});
+  const auto bound = gw.listen("127.0.0.1:0");
+
+  std::vector<std::string> answers;
+  std::thread client{[&] {
+    for (std::string_view tenant : {"alpha", "beta", "beta", "gamma", "delta"})
+      answers.push_back(exchange_raw(
+          bound, "GET /t/" + std::string{tenant} + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    asio::post(io, [&] {
+      gw.stop();
+      a.acceptor.close();
+      b.acceptor.close();
+    });
+  }};
+  io.run_for(10s);
+  client.join();
+
+  REQUIRE(answers.size() == 5);
+  CHECK(answers[0].starts_with("HTTP/1.1 200 "));
+  CHECK(answers[1].starts_with("HTTP/1.1 200 "));
+  CHECK(answers[2].starts_with("HTTP/1.1 200 "));
+  CHECK(a.requests == 1);  // alpha
+  CHECK(b.requests == 2);  // beta, pinned to b's first endpoint both times
+  // An endpoint the cluster lacks, or a cluster nobody declared: no upstream, 503.
+  CHECK(answers[3].starts_with("HTTP/1.1 503 "));
+  CHECK(answers[4].starts_with("HTTP/1.1 503 "));
+}
+
+TEST_CASE("a route that picks its upstream needs a function to pick with") {
+  asio::io_context io;
+  gantry::gateway gw{io};
+  gw.cluster("a", {"127.0.0.1:9"});
+  gw.route({.name = "empty",
+            .match = {.path = gantry::route::path_prefix{"/"}},
+            .action = gantry::route::pick_upstream{}});
+  CHECK_THROWS_WITH_AS(gw.listen("127.0.0.1:0"), doctest::Contains("pick_upstream action has no function"),
+                       std::invalid_argument);
+}

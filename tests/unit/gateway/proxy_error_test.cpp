@@ -16,6 +16,7 @@ TEST_CASE("proxy errors map to 502, 504 and 408, and a client that is gone gets 
   CHECK(status_for(proxy_errc::upstream_timed_out) == status::gateway_timeout);
   CHECK(status_for(proxy_errc::client_timed_out) == status::request_timeout);
   CHECK_FALSE(status_for(proxy_errc::client_gone));
+  CHECK(status_for(proxy_errc::no_upstream) == status::service_unavailable);
 }
 
 TEST_CASE("a request body the codec refuses keeps the codec's status") {
