@@ -21,6 +21,9 @@
 #   THREADS=2         wrk threads
 #   GANTRYD=path      gantryd binary (default: build/examples/gantryd/gantryd)
 #   GANTRYD_ARGS=".." extra gantryd flags, word-split (e.g. --pool-max-requests 100000)
+#   BASELINE=path     another gantryd build to compare with: the two bare proxies also share
+#                     the server core in ROUNDS more runs (-t1 each), and the script prints
+#                     gantryd/baseline requests per CPU-second per run and their median
 #   TASKSET_SERVER=L  run the proxies under `taskset -c L` (e.g. 0)
 #   TASKSET_UPSTREAM=L run the upstream nginx under `taskset -c L`
 #                     (default: same as TASKSET_SERVER)
@@ -40,6 +43,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 GANTRYD="${GANTRYD:-$REPO_ROOT/build/examples/gantryd/gantryd}"
 GANTRYD_ARGS="${GANTRYD_ARGS:-}"
+BASELINE="${BASELINE:-}"
 TASKSET_SERVER="${TASKSET_SERVER:-}"
 TASKSET_UPSTREAM="${TASKSET_UPSTREAM:-$TASKSET_SERVER}"
 TASKSET_CLIENT="${TASKSET_CLIENT:-}"
@@ -60,57 +64,6 @@ check_target() {
     die "$name: request to $HOST:$port failed"
   [[ "$out" == "$BODY 200" ]] ||
     die "$name: expected '$BODY' with status 200, got '$out'"
-}
-
-start_upstream() {
-  local dir=$TMP/upstream port=$1
-  mkdir -p "$dir"
-  {
-    nginx_common_conf "$dir"
-    cat <<EOF
-http {
-$(nginx_http_common "$dir")
-    server {
-        listen $HOST:$port;
-        location / {
-            default_type text/plain;
-            return 200 "$BODY";
-        }
-    }
-}
-EOF
-  } >"$dir/nginx.conf"
-  start_nginx "upstream nginx" "$dir" "$port" "$TASKSET_UPSTREAM"
-}
-
-# The nginx proxy on port $1 in front of the upstream on $2; $3 names its directory, $4 holds
-# further directives for its location.
-start_nginx_proxy() {
-  local dir=$TMP/$3 port=$1 uport=$2 extra=${4:-}
-  mkdir -p "$dir"
-  {
-    nginx_common_conf "$dir"
-    cat <<EOF
-http {
-$(nginx_http_common "$dir")
-    upstream backend {
-        server $HOST:$uport;
-        keepalive 64;
-        keepalive_requests 1000000;
-    }
-    server {
-        listen $HOST:$port;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-$extra
-        }
-    }
-}
-EOF
-  } >"$dir/nginx.conf"
-  start_nginx "nginx proxy ($3)" "$dir" "$port" "$TASKSET_SERVER"
 }
 
 # What gantryd does to every exchange, in nginx's words: the client's Host goes upstream,
@@ -159,38 +112,6 @@ EOF
   local pid=$!
   PIDS+=("$pid")
   wait_listening "haproxy" "$pid" "$port" "$dir/haproxy.log"
-}
-
-# Starts gantryd on port $2 with the further arguments given; $1 names its log directory.
-launch_gantryd() {
-  local dir=$TMP/$1 port=$2
-  shift 2
-  mkdir -p "$dir"
-  pin_to "$TASKSET_SERVER"
-  # shellcheck disable=SC2086  # GANTRYD_ARGS is a list of flags on purpose
-  "${PIN[@]}" "$GANTRYD" --listen "$HOST:$port" --workers 1 --quiet "$@" $GANTRYD_ARGS \
-    >"$dir/stdout.log" 2>"$dir/stderr.log" &
-  local pid=$!
-  PIDS+=("$pid")
-  # gantryd announces readiness on stdout; wait for that, then for the port.
-  local deadline=$(( SECONDS + STARTUP_TIMEOUT ))
-  until grep -q "gantryd listening on $HOST:$port" "$dir/stdout.log" 2>/dev/null; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log "$dir/stdout.log" "$dir/stderr.log"
-      die "gantryd ($1) exited during startup"
-    fi
-    if (( SECONDS >= deadline )); then
-      show_log "$dir/stdout.log" "$dir/stderr.log"
-      die "gantryd ($1) did not print 'gantryd listening on $HOST:$port' within ${STARTUP_TIMEOUT}s"
-    fi
-    sleep 0.1
-  done
-  wait_listening "$1" "$pid" "$port" "$dir/stdout.log" "$dir/stderr.log"
-}
-
-# The bare proxy: no routes, no policies.
-start_gantryd() {
-  launch_gantryd gantryd "$1" --upstream "$HOST:$2"
 }
 
 # gantryd from a YAML config with six built-in policies on every exchange: request-id, a
@@ -358,6 +279,7 @@ main() {
   trap 'exit 143' TERM
 
   local uport gantryd_pid="" policies_pid="" nginx_worker_pid="" fwd_worker_pid=""
+  local baseline_pid="" baseline_port=""
   uport=$(free_port)
   log "upstream nginx on $HOST:$uport"
   start_upstream "$uport"
@@ -374,6 +296,15 @@ main() {
     gantryd_pid=${PIDS[-1]}
     check_target "gantryd" "$port"
     names+=(gantryd); ports+=("$port")
+    if [[ -n "$BASELINE" ]]; then
+      [[ -x "$BASELINE" ]] || die "BASELINE: '$BASELINE' is not an executable"
+      baseline_port=$(free_port)
+      log "baseline gantryd ($BASELINE) on $HOST:$baseline_port"
+      GANTRYD="$BASELINE" launch_gantryd gantryd-baseline "$baseline_port" \
+        --upstream "$HOST:$uport"
+      baseline_pid=${PIDS[-1]}
+      check_target "baseline" "$baseline_port"
+    fi
     port=$(free_port)
     log "gantryd with six policies on $HOST:$port"
     start_gantryd_policies "$port" "$uport"
@@ -456,6 +387,17 @@ main() {
     shared_policies=$(run_shared gantryd+6p "$pport" "$policies_pid" \
                                  gantryd "$gport" "$gantryd_pid")
   fi
+  # The build against the baseline build, sharing the server core, ROUNDS times: their cost
+  # per request through the same moments, which one-at-a-time runs minutes apart cannot give.
+  local -a baseline_ratios=()
+  if [[ -n "$baseline_pid" ]]; then
+    for (( round = 1; round <= ROUNDS; round++ )); do
+      log "gantryd and the baseline at the same time: round $round of $ROUNDS, $DURATION"
+      baseline_ratios+=("$(run_shared gantryd "$gport" "$gantryd_pid" \
+                             baseline "$baseline_port" "$baseline_pid" |
+                           awk '{ printf "%.3f", ($1 / $2) / ($3 / $4) }')")
+    done
+  fi
 
   echo
   echo "nproc:   $(nproc)"
@@ -512,6 +454,12 @@ main() {
     show_shared gantryd nginx "$shared_nginx"
     show_shared gantryd nginx-fwd "$shared_fwd"
     show_shared gantryd+6p gantryd "$shared_policies"
+  fi
+  if (( ${#baseline_ratios[@]} > 0 )); then
+    echo
+    echo "baseline: $BASELINE"
+    echo "gantryd/baseline requests per CPU-second, sharing the server core, per run:" \
+      "${baseline_ratios[*]}; median $(median "${baseline_ratios[@]}")"
   fi
   for n in "${names[@]}"; do
     if [[ "${other[$n]}" != "-" ]] && (( ${other[$n]} > 5 )); then

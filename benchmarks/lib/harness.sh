@@ -230,3 +230,90 @@ start_nginx() {
   PIDS+=("$pid")
   wait_listening "$name" "$pid" "$port" "$dir/stdout.log" "$dir/error.log"
 }
+
+# ---------------------------------------------------------------- servers
+# The upstream, the nginx proxy and gantryd, as the benchmark scripts start them; they read
+# HOST, BODY, TMP, GANTRYD, GANTRYD_ARGS, TASKSET_SERVER and TASKSET_UPSTREAM.
+
+start_upstream() {
+  local dir=$TMP/upstream port=$1
+  mkdir -p "$dir"
+  {
+    nginx_common_conf "$dir"
+    cat <<EOF
+http {
+$(nginx_http_common "$dir")
+    server {
+        listen $HOST:$port;
+        location / {
+            default_type text/plain;
+            return 200 "$BODY";
+        }
+    }
+}
+EOF
+  } >"$dir/nginx.conf"
+  start_nginx "upstream nginx" "$dir" "$port" "$TASKSET_UPSTREAM"
+}
+
+# The nginx proxy on port $1 in front of the upstream on $2; $3 names its directory, $4 holds
+# further directives for its location.
+start_nginx_proxy() {
+  local dir=$TMP/$3 port=$1 uport=$2 extra=${4:-}
+  mkdir -p "$dir"
+  {
+    nginx_common_conf "$dir"
+    cat <<EOF
+http {
+$(nginx_http_common "$dir")
+    upstream backend {
+        server $HOST:$uport;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen $HOST:$port;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+$extra
+        }
+    }
+}
+EOF
+  } >"$dir/nginx.conf"
+  start_nginx "nginx proxy ($3)" "$dir" "$port" "$TASKSET_SERVER"
+}
+
+# Starts gantryd on port $2 with the further arguments given; $1 names its log directory.
+launch_gantryd() {
+  local dir=$TMP/$1 port=$2
+  shift 2
+  mkdir -p "$dir"
+  pin_to "$TASKSET_SERVER"
+  # shellcheck disable=SC2086  # GANTRYD_ARGS is a list of flags on purpose
+  "${PIN[@]}" "$GANTRYD" --listen "$HOST:$port" --workers 1 --quiet "$@" $GANTRYD_ARGS \
+    >"$dir/stdout.log" 2>"$dir/stderr.log" &
+  local pid=$!
+  PIDS+=("$pid")
+  # gantryd announces readiness on stdout; wait for that, then for the port.
+  local deadline=$(( SECONDS + STARTUP_TIMEOUT ))
+  until grep -q "gantryd listening on $HOST:$port" "$dir/stdout.log" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      show_log "$dir/stdout.log" "$dir/stderr.log"
+      die "gantryd ($1) exited during startup"
+    fi
+    if (( SECONDS >= deadline )); then
+      show_log "$dir/stdout.log" "$dir/stderr.log"
+      die "gantryd ($1) did not print 'gantryd listening on $HOST:$port' within ${STARTUP_TIMEOUT}s"
+    fi
+    sleep 0.1
+  done
+  wait_listening "$1" "$pid" "$port" "$dir/stdout.log" "$dir/stderr.log"
+}
+
+# The bare proxy: no routes, no policies.
+start_gantryd() {
+  launch_gantryd gantryd "$1" --upstream "$HOST:$2"
+}
