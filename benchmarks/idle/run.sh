@@ -55,7 +55,8 @@ open_idle_clients() {
   for (( i = 0; i < CONNECTIONS; i++ )); do
     exec {fd}<>"/dev/tcp/$HOST/$port"
     printf 'GET / HTTP/1.1\r\nHost: %s\r\n\r\n' "$HOST" >&"$fd"
-    IFS= read -r -t 5 -u "$fd" line || die "connection $i: no answer"
+    # No -t: bash waits with select(), which takes no descriptor past 1023.
+    IFS= read -r -u "$fd" line || die "connection $i: no answer"
     [[ $line == "HTTP/1.1 200"* ]] || die "connection $i: $line"
     CLIENT_FDS+=("$fd")
   done
@@ -80,7 +81,7 @@ measure() {
   sleep 1
   after=$(rss_kib "$pid")
   close_idle_clients
-  ROWS+=("$(printf '| %-8s | %9s | %9s | %8.2f |' "$name" "$before" "$after" \
+  ROWS+=("$(printf '| %-8s | %15s | %14s | %24.2f |' "$name" "$before" "$after" \
     "$(awk -v a="$after" -v b="$before" -v n="$CONNECTIONS" 'BEGIN { print (a - b) / n }')")")
 }
 
@@ -102,6 +103,6 @@ echo "gantryd: $GANTRYD"
 echo "nginx:   $(nginx -v 2>&1)"
 echo "clients: $CONNECTIONS idle keep-alive connections per proxy, one exchange each"
 echo
-echo "| proxy    | RSS before KiB | RSS after KiB | KiB per idle connection |"
-echo "|----------|----------:|----------:|---------:|"
+echo "| proxy    | RSS before, KiB | RSS after, KiB | per idle connection, KiB |"
+echo "|----------|----------------:|---------------:|-------------------------:|"
 printf '%s\n' "${ROWS[@]}"
