@@ -35,12 +35,15 @@ enum class field : std::uint8_t {
   upstream_ms,
   request_id,
   consumer,
+  client,
+  scheme,
 };
 
 // In `field` order.
-constexpr std::array<std::string_view, 13> names = {
-    "time",     "method",    "path",        "route",       "cluster",    "endpoint", "status",
-    "bytes_in", "bytes_out", "duration_ms", "upstream_ms", "request_id", "consumer",
+constexpr std::array<std::string_view, 15> names = {
+    "time",        "method",      "path",       "route",    "cluster", "endpoint",
+    "status",      "bytes_in",    "bytes_out",  "duration_ms", "upstream_ms",
+    "request_id",  "consumer",    "client",     "scheme",
 };
 
 void append_uint(std::string& out, std::uint64_t v) {
@@ -404,6 +407,12 @@ void access_log::format(const exchange& ex, std::string& out) const {
       }
       case field::consumer:
         append_string_or_null(out, ex.consumer);
+        break;
+      case field::client:
+        append_string_or_null(out, ex.downstream.peer_address);
+        break;
+      case field::scheme:
+        detail::append_json_string(out, ex.downstream.scheme);
         break;
     }
   }

@@ -42,6 +42,8 @@ struct access_log_config {
   /// | `upstream_ms` | response head - start when the upstream gave the head, else null   |
   /// | `request_id`  | the `request_id_header` field of the request, null when missing    |
   /// | `consumer`    | `exchange::consumer`, null when anonymous                          |
+  /// | `client`      | the client's address (`downstream.peer_address`), null if unknown  |
+  /// | `scheme`      | `downstream.scheme`: "http", or "https" over TLS                   |
   ///
   /// An unknown or repeated name is a configuration error.
   std::vector<std::string> fields{};
@@ -67,7 +69,7 @@ struct access_log_config {
 /// {"time":"2024-01-01T00:00:00.250Z","method":"GET","path":"/users/7","route":"users",
 ///  "cluster":"users-v2","endpoint":"10.0.0.7:8080","status":200,"bytes_in":112,
 ///  "bytes_out":5120,"duration_ms":12.500,"upstream_ms":11.875,"request_id":"9f2c...",
-///  "consumer":null}
+///  "consumer":null,"client":"192.0.2.7","scheme":"http"}
 /// ```
 /// (one line in the file; wrapped here).
 ///

@@ -90,6 +90,8 @@ gantry::testing::run_result run_full(const Chain& c, fake_clock& clock, std::str
   ex->endpoint = "10.0.0.7:8080";
   ex->request_bytes = 112;
   ex->response_bytes = 5120;
+  ex->downstream.peer_address = "192.0.2.7";
+  ex->downstream.peer_port = 40000;
   return gantry::testing::run(c, ex,
                               {.status = static_cast<status>(201), .headers = {}, .body = {}});
 }
@@ -128,6 +130,8 @@ TEST_CASE("policy access_log: one JSON line per exchange with every field") {
   CHECK(a["upstream_ms"].get<double>() == doctest::Approx(10.0));
   CHECK(a["request_id"] == "abc-123");
   CHECK(a["consumer"] == "ada");
+  CHECK(a["client"] == "192.0.2.7");
+  CHECK(a["scheme"] == "http");
 
   const ordered_json& b = lines[1];
   CHECK(b["time"] == "2024-01-01T01:02:03.263Z");
@@ -152,7 +156,8 @@ TEST_CASE("policy access_log: absent values are null") {
   auto lines = read_json_lines(file.path);
   REQUIRE(lines.size() == 1);
   for (const char* name :
-       {"route", "cluster", "endpoint", "status", "upstream_ms", "request_id", "consumer"}) {
+       {"route", "cluster", "endpoint", "status", "upstream_ms", "request_id", "consumer",
+        "client"}) {
     CAPTURE(name);
     CHECK(lines[0].at(name).is_null());
   }
