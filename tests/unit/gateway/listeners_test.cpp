@@ -131,3 +131,47 @@ TEST_CASE("a gateway serves every address it listens on") {
     gw.wait();
   }
 }
+
+TEST_CASE("a gateway serves a connection the host accepted itself") {
+  // The host's own acceptor; the gateway gets the accepted socket, not the address.
+  auto accept_one = [](asio::io_context& io, asio::ip::tcp::acceptor& acceptor,
+                       asio::ip::tcp::socket& client) {
+    client.connect(acceptor.local_endpoint());
+    asio::ip::tcp::socket accepted{io};
+    acceptor.accept(accepted);
+    return accepted;
+  };
+  SUBCASE("on the host's io_context") {
+    asio::io_context io;
+    gantry::gateway gw{io};
+    gw.configure(echo_config());
+    asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    asio::io_context client_io;
+    asio::ip::tcp::socket client{client_io};
+    gw.serve(accept_one(io, acceptor, client));
+    std::string facts;
+    std::thread asker{[&] {
+      facts = ask(client);
+      asio::post(io, [&] { gw.stop(); });
+    }};
+    io.run_for(10s);
+    asker.join();
+    CHECK(facts == fmt::format("127.0.0.1 {} 127.0.0.1 {} http plain",
+                               client.local_endpoint().port(), acceptor.local_endpoint().port()));
+  }
+  SUBCASE("by a worker of the gateway's own, before and after start()") {
+    gantry::gateway gw{gantry::gateway_options{.workers = 2}};
+    gw.configure(echo_config());
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    asio::ip::tcp::socket early{io};
+    gw.serve(accept_one(io, acceptor, early));  // waits for the workers to start
+    gw.start();
+    asio::ip::tcp::socket late{io};
+    gw.serve(accept_one(io, acceptor, late));
+    CHECK(ask(early).ends_with(fmt::format(" {} http plain", acceptor.local_endpoint().port())));
+    CHECK(ask(late).ends_with(fmt::format(" {} http plain", acceptor.local_endpoint().port())));
+    gw.stop();
+    gw.wait();
+  }
+}
