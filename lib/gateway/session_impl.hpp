@@ -762,15 +762,24 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
   bool chunked_out = false;
   prepare_client_head(chunked_out, close_after);
   response_started_ = true;
+  const std::uint64_t sent_before_body = exchange_.response_bytes;  // interim responses
   bool upstream_closed = false;
   bool body_seen = false;
-  // Runs the response body phase on `c`; false when a policy answered, which is too late
-  // for a response already under way: the connection is closed.
+  // Runs the response body phase on `c`; false when a policy answered.
   auto run_body_phase = [&](policy::body_chunk& c) -> asio::awaitable<bool> {
     policy::outcome o = chain.run_response_body(exchange_, c);
     policy::verdict v = o.value();
     if (!o.ready()) v = co_await std::move(o).awaitable();
     co_return v == policy::verdict::continue_;
+  };
+  // A body phase answered: its local response replaces the upstream's if nothing of that
+  // reached the client yet (the head may still wait in out_); a response under way is
+  // broken, and the connection just closes.
+  auto body_phase_answered = [&]() -> asio::awaitable<after> {
+    if (exchange_.response_bytes != sent_before_body) co_return after::close;
+    out_.clear();
+    response_started_ = false;
+    co_return co_await send_local(true);
   };
   for (;;) {
     auto step = upstream_closed ? response_parser_.finish()
@@ -782,7 +791,7 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
         std::string_view piece = response_parser_.body();
         if (body_phase) {
           policy::body_chunk c{piece, false};
-          if (!co_await run_body_phase(c)) co_return after::close;
+          if (!co_await run_body_phase(c)) co_return co_await body_phase_answered();
           piece = c.data;
           if (piece.empty()) break;  // dropped; an empty chunk would end the body
         }
@@ -800,7 +809,7 @@ asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>:
       case http::parse_event::message_end: {
         if (body_phase && body_seen) {
           policy::body_chunk c{{}, true};
-          if (!co_await run_body_phase(c)) co_return after::close;
+          if (!co_await run_body_phase(c)) co_return co_await body_phase_answered();
           if (!c.data.empty()) {
             if (chunked_out) http::serialize_chunk_size(c.data.size(), out_);
             out_.append(c.data);

@@ -677,3 +677,37 @@ TEST_CASE("a route that picks its upstream needs a function to pick with") {
   CHECK_THROWS_WITH_AS(gw.listen("127.0.0.1:0"), doctest::Contains("pick_upstream action has no function"),
                        std::invalid_argument);
 }
+
+namespace {
+
+// Answers 403 from the response body phase: on the first piece, or on the closing one.
+struct censor {
+  bool at_end = false;
+  gantry::policy::verdict on_response_body(gantry::policy::exchange& ex,
+                                           gantry::policy::body_chunk& c) const {
+    if (c.end_of_stream != at_end) return gantry::policy::verdict::continue_;
+    return ex.respond(gantry::http::status::forbidden, "censored\n", "text/plain");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a response body phase that answers before anything reached the client is sent") {
+  // The upstream's head and body arrive in one read, so neither is written before the body
+  // phase has seen the body.
+  bool at_end = false;
+  SUBCASE("on the first piece") { at_end = false; }
+  SUBCASE("on the closing piece") { at_end = true; }
+  CAPTURE(at_end);
+  auto [received, upstream_requests] = serve_one(get_close, [&](gantry::gateway& gw) {
+    gw.policy("censor", gantry::policy::chain{}.add(censor{at_end}));
+    gw.use("censor");
+  });
+  INFO(received);
+  CHECK(upstream_requests == 1);
+  CHECK(received.starts_with("HTTP/1.1 403 Forbidden\r\n"));
+  CHECK(received.ends_with("\r\n\r\ncensored\n"));
+  CHECK(received.find("Content-Length: 9\r\n") != std::string::npos);
+  CHECK(received.find("Connection: close\r\n") != std::string::npos);
+  CHECK(received.find("HTTP/1.1 200") == std::string::npos);
+}
