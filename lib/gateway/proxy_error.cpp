@@ -39,7 +39,8 @@ const std::error_category& proxy_category() noexcept {
 }
 
 std::optional<http::status> status_for(const std::error_code& ec) noexcept {
-  if (ec.category() == http::category()) return http::status_for(static_cast<http::errc>(ec.value()));
+  if (ec.category() == http::category())
+    return http::status_for(static_cast<http::errc>(ec.value()));
   if (ec.category() != proxy_category()) return std::nullopt;
   switch (static_cast<proxy_errc>(ec.value())) {
     case proxy_errc::upstream_unreachable:

@@ -117,7 +117,7 @@ class session final : public session_base {
                                            const asio::ip::tcp::endpoint& address);
   // A request body phase that answers leaves a local response in the exchange, and no error.
   asio::awaitable<std::error_code> send_request(bool& continue_due, bool& body_started,
-                                            bool& request_complete);
+                                                bool& request_complete);
   // nullopt: nothing came back on a reused connection and the request may be sent again.
   asio::awaitable<std::optional<after>> relay_response(bool close_after, bool may_retry);
   // An error answer outside any exchange (malformed request): no policy sees it.
@@ -172,7 +172,7 @@ class session final : public session_base {
   std::string matched_target_;
   std::uint64_t request_bytes_ = 0;
   clock::time_point exchange_deadline_ = clock::time_point::max();
-  bool rechunk_request_ = false;   // body phases may change the length: sent chunked
+  bool rechunk_request_ = false;  // body phases may change the length: sent chunked
   bool rechunk_response_ = false;
   bool in_exchange_ = false;  // policies have seen the request: they see the rest too
   bool head_request_ = false;
@@ -183,8 +183,8 @@ class session final : public session_base {
   http::parser response_parser_;
   io_buffer from_client_;
   io_buffer from_upstream_;
-  std::string out_;              // bytes being assembled for the next write
-  std::string scratch_;          // for building header values
+  std::string out_;      // bytes being assembled for the next write
+  std::string scratch_;  // for building header values
   // Released to the pool only when the response ended cleanly; closed on any other way out,
   // at the exchange's end at the latest.
   upstream::lease upstream_;

@@ -387,7 +387,8 @@ void session<Stream>::end_exchange() noexcept {
 }
 
 template <net::byte_stream Stream>
-asio::awaitable<typename session<Stream>::after> session<Stream>::run_exchange(const request_plan& plan) {
+asio::awaitable<typename session<Stream>::after> session<Stream>::run_exchange(
+    const request_plan& plan) {
   const policy::chain& chain = entry_->chain;
   policy::outcome o = chain.run_request_head(exchange_);
   policy::verdict v = o.value();
@@ -403,7 +404,8 @@ asio::awaitable<typename session<Stream>::after> session<Stream>::run_exchange(c
 }
 
 template <net::byte_stream Stream>
-asio::awaitable<typename session<Stream>::after> session<Stream>::route_exchange(const request_plan& plan) {
+asio::awaitable<typename session<Stream>::after> session<Stream>::route_exchange(
+    const request_plan& plan) {
   const route::route* r = entry_->route;
   if (r == nullptr) {
     if (!view_->config->fallback_proxies) {
@@ -559,7 +561,8 @@ asio::awaitable<typename session<Stream>::after> session<Stream>::forward(
     if (!first_attempt) serialize_upstream_head();
     ensure_buffers();
     const auto now = clock::now();
-    if (first_attempt) upstream_ = upstream::lease{owner_.pool(), owner_.pool().take_idle(endpoint_, now)};
+    if (first_attempt)
+      upstream_ = upstream::lease{owner_.pool(), owner_.pool().take_idle(endpoint_, now)};
     const bool reused = static_cast<bool>(upstream_);
     if (reused && now - upstream_->idle_since >= peek_after && !upstream_->stream.reusable()) {
       release_upstream(false);
@@ -573,7 +576,8 @@ asio::awaitable<typename session<Stream>::after> session<Stream>::forward(
       }
     }
 
-    const std::error_code sent = co_await send_request(continue_due, body_started, request_complete);
+    const std::error_code sent =
+        co_await send_request(continue_due, body_started, request_complete);
     if (sent == proxy_errc::upstream_failed && reused && first_attempt && !body_started) {
       release_upstream(false);
       continue;  // the pooled connection was dead before it got the request: a fresh one
@@ -597,7 +601,7 @@ asio::awaitable<typename session<Stream>::after> session<Stream>::forward(
 
 template <net::byte_stream Stream>
 asio::awaitable<std::error_code> session<Stream>::connect(upstream::connection& conn,
-                                                  const asio::ip::tcp::endpoint& address) {
+                                                          const asio::ip::tcp::endpoint& address) {
   arm_upstream(owner_.options().upstream.connect_timeout);
   auto [ec] = co_await conn.stream.async_connect(address, use_tuple);
   upstream_deadline_ = clock::time_point::max();
@@ -608,8 +612,9 @@ asio::awaitable<std::error_code> session<Stream>::connect(upstream::connection& 
 }
 
 template <net::byte_stream Stream>
-asio::awaitable<std::error_code> session<Stream>::send_request(bool& continue_due, bool& body_started,
-                                                            bool& request_complete) {
+asio::awaitable<std::error_code> session<Stream>::send_request(bool& continue_due,
+                                                               bool& body_started,
+                                                               bool& request_complete) {
   const bool chunked = request_parser_.chunked() || rechunk_request_;
   const policy::chain& chain = entry_->chain;
   const bool body_phase = chain.has_phase(policy::phase::request_body);
@@ -691,8 +696,8 @@ asio::awaitable<std::error_code> session<Stream>::send_request(bool& continue_du
 }
 
 template <net::byte_stream Stream>
-asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>::relay_response(bool close_after,
-                                                                       bool may_retry) {
+asio::awaitable<std::optional<typename session<Stream>::after>> session<Stream>::relay_response(
+    bool close_after, bool may_retry) {
   bool received_any = false;
   bool interim = false;
 
@@ -1020,7 +1025,8 @@ std::error_code session<Stream>::upstream_read(const transfer_result& r) {
 }
 
 template <net::byte_stream Stream>
-typename session<Stream>::transfer session<Stream>::write_client(std::string_view bytes, std::string_view more) {
+typename session<Stream>::transfer session<Stream>::write_client(std::string_view bytes,
+                                                                 std::string_view more) {
   arm_client(owner_.options().client.body_timeout);
   return client_.async_write({asio::buffer(bytes), asio::buffer(more)}, use_tuple);
 }
@@ -1034,7 +1040,8 @@ std::error_code session<Stream>::client_written(const transfer_result& r) noexce
 }
 
 template <net::byte_stream Stream>
-typename session<Stream>::transfer session<Stream>::write_upstream(std::string_view bytes, std::string_view more) {
+typename session<Stream>::transfer session<Stream>::write_upstream(std::string_view bytes,
+                                                                   std::string_view more) {
   arm_upstream(owner_.options().upstream.response_timeout);
   return upstream_->stream.async_write({asio::buffer(bytes), asio::buffer(more)}, use_tuple);
 }

@@ -69,8 +69,7 @@ void worker::listen(asio::ip::tcp::acceptor acceptor) {
   }
   listeners_.push_back(std::make_unique<listener>(
       listener{.acceptor = std::move(acceptor), .slot_freed = asio::steady_timer{executor_}}));
-  asio::co_spawn(executor_, accept_loop(shared_from_this(), *listeners_.back()),
-                 report_exception);
+  asio::co_spawn(executor_, accept_loop(shared_from_this(), *listeners_.back()), report_exception);
   start_ticking();
 }
 

@@ -13,12 +13,12 @@
 #include <random>
 #include <vector>
 
+#include "connection_budget.hpp"
 #include "gantry/core/coarse_clock.hpp"
 #include "gantry/gateway/options.hpp"
 #include "gantry/net/tcp_stream.hpp"
 #include "gantry/upstream/pool.hpp"
 #include "gantry/upstream/round_robin.hpp"
-#include "connection_budget.hpp"
 #include "session.hpp"
 #include "snapshot.hpp"
 
@@ -28,13 +28,12 @@ class memory_stream;
 
 namespace gantry::detail {
 
-
 // A worker's own view of one snapshot: where its endpoints sit in the worker's pool and the
 // balancers' positions. Only the worker's thread touches it; sessions hold it for as long
 // as an exchange of theirs uses the snapshot.
 struct worker_view {
   std::shared_ptr<const snapshot> config;
-  std::vector<std::uint32_t> pool_slot;  // by the snapshot's endpoint number
+  std::vector<std::uint32_t> pool_slot;          // by the snapshot's endpoint number
   std::vector<upstream::round_robin> balancers;  // by cluster
 };
 
@@ -45,8 +44,7 @@ class worker : public std::enable_shared_from_this<worker> {
   // Coroutines of the worker hold it by shared_ptr, so it outlives its connections even when
   // the gateway is gone first (a host context may destroy their frames later).
   worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> config,
-         gateway_options options, std::size_t index,
-         std::shared_ptr<connection_budget> budget);
+         gateway_options options, std::size_t index, std::shared_ptr<connection_budget> budget);
   ~worker();
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;

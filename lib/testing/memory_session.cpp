@@ -1,7 +1,7 @@
 // The session over the test kit's in-memory stream: the same exchange flow the gateway runs
 // on TCP, for tests without sockets.
-#include "gantry/testing/memory_stream.hpp"
 #include "../gateway/session_impl.hpp"
+#include "gantry/testing/memory_stream.hpp"
 
 namespace gantry::detail {
 

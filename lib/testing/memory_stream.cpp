@@ -61,7 +61,8 @@ std::size_t memory_stream::state::read_now(asio::mutable_buffer buffer,
     return 0;
   }
   if (input.empty()) {
-    ec = input_ended ? std::error_code{asio::error::eof} : std::error_code{asio::error::would_block};
+    ec =
+        input_ended ? std::error_code{asio::error::eof} : std::error_code{asio::error::would_block};
     return 0;
   }
   const std::size_t n = std::min({buffer.size(), input.size(), read_limit});

@@ -77,13 +77,13 @@ class memory_stream {
   std::size_t read_some_now(asio::mutable_buffer buffer, std::error_code& ec) noexcept;
   template <class Token>
   auto async_write(net::gathered_bytes bytes, Token&& token) {
-    return asio::async_compose<Token, void(std::error_code, std::size_t)>(
-        write_op{state_, bytes}, token, state_->executor);
+    return asio::async_compose<Token, void(std::error_code, std::size_t)>(write_op{state_, bytes},
+                                                                          token, state_->executor);
   }
   template <class Token>
   auto async_wait_readable(Token&& token) {
-    return asio::async_compose<Token, void(std::error_code)>(
-        read_op<true>{state_, {}}, token, state_->executor);
+    return asio::async_compose<Token, void(std::error_code)>(read_op<true>{state_, {}}, token,
+                                                             state_->executor);
   }
   void shutdown_send(std::error_code& ec) noexcept;
   void cancel() noexcept;
@@ -106,7 +106,7 @@ class memory_stream {
     std::size_t read_limit = std::numeric_limits<std::size_t>::max();
     std::size_t operations_until_failure = 0;  // 0: none planned
     std::error_code planned_failure;
-    std::error_code failure;                   // set once the planned failure is reached
+    std::error_code failure;  // set once the planned failure is reached
     std::uint64_t cancels = 0;
     bool input_ended = false;
     bool send_shut = false;
@@ -142,8 +142,10 @@ class memory_stream {
       if (!ec && s->cancels != cancels) ec = asio::error::operation_aborted;
       if (!ec) {
         if constexpr (WaitOnly) {
-          if (s->closed) ec = asio::error::bad_descriptor;
-          else if (s->input.empty() && !s->input_ended) ec = asio::error::would_block;
+          if (s->closed)
+            ec = asio::error::bad_descriptor;
+          else if (s->input.empty() && !s->input_ended)
+            ec = asio::error::would_block;
         } else {
           n = s->read_now(buffer, ec);
         }

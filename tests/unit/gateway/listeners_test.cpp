@@ -21,8 +21,8 @@ struct echo_downstream {
   gantry::policy::verdict on_request_head(gantry::policy::exchange& ex) const {
     const auto& d = ex.downstream;
     const std::string body =
-        fmt::format("{} {} {} {} {} {}", d.peer_address, d.peer_port, d.local_address,
-                    d.local_port, d.scheme, d.tls != nullptr ? "tls" : "plain");
+        fmt::format("{} {} {} {} {} {}", d.peer_address, d.peer_port, d.local_address, d.local_port,
+                    d.scheme, d.tls != nullptr ? "tls" : "plain");
     return ex.respond(gantry::http::status::ok, body, "text/plain");
   }
 };
@@ -40,8 +40,9 @@ gantry::gateway_config echo_config() {
 // One request with Connection: close from `client_socket`, which is connected already; the
 // response body.
 std::string ask(asio::ip::tcp::socket& client) {
-  asio::write(client,
-              asio::buffer(std::string_view{"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"}));
+  asio::write(
+      client,
+      asio::buffer(std::string_view{"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"}));
   std::string received;
   char buffer[4096];
   std::error_code ec;

@@ -123,9 +123,8 @@ TEST_CASE("tcp_stream: cancel and close end pending operations") {
   loopback_pair p;
   char buffer[8];
   std::error_code read_ec;
-  p.stream.async_read_some(asio::buffer(buffer), [&](std::error_code e, std::size_t) {
-    read_ec = e;
-  });
+  p.stream.async_read_some(asio::buffer(buffer),
+                           [&](std::error_code e, std::size_t) { read_ec = e; });
   asio::post(p.io, [&] { p.stream.cancel(); });
   p.io.run_for(5s);
   CHECK(read_ec == asio::error::operation_aborted);
