@@ -1,7 +1,6 @@
 #include "gantry/gateway/gateway.hpp"
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <asio/post.hpp>
 #include <atomic>
@@ -53,7 +52,6 @@ struct gateway::state {
   // Per worker, the acceptors bound before start(), which hands them over.
   std::vector<std::vector<asio::ip::tcp::acceptor>> pending_acceptors;
   std::vector<std::thread> threads;
-  std::size_t next_to_serve = 0;  // the worker that takes the next serve()d connection
   bool listening = false;
 
   // The first listen() compiles the configuration and makes the workers.
@@ -190,25 +188,10 @@ asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
 
 void gateway::serve(asio::ip::tcp::socket client) {
   state& s = *state_;
+  if (s.host == nullptr)
+    throw std::logic_error("gateway: serve() needs a gateway on the host's io_context");
   if (!s.listening) s.make_workers();
-  if (s.host != nullptr) return s.workers.front()->serve(net::tcp_stream{std::move(client)});
-  // A socket belongs to the context it was made on: its descriptor moves to the worker's.
-  std::error_code ec;
-  const auto protocol = client.local_endpoint(ec).protocol();
-  if (ec) return;  // not connected: nothing to serve
-  const int descriptor = client.release(ec);
-  if (ec) return;
-  std::shared_ptr<detail::worker> w = s.workers[s.next_to_serve++ % s.workers.size()];
-  asio::post(w->executor(), [w, protocol, descriptor] {
-    asio::ip::tcp::socket socket{w->executor()};
-    std::error_code assign_ec;
-    socket.assign(protocol, descriptor, assign_ec);
-    if (assign_ec) {
-      ::close(descriptor);
-      return;
-    }
-    w->serve(net::tcp_stream{std::move(socket)});
-  });
+  s.workers.front()->serve(net::tcp_stream{std::move(client)});
 }
 
 void gateway::serve(testing::memory_stream client) {

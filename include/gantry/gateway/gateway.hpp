@@ -90,8 +90,9 @@ class gateway {
   /// Serves one client connection the host accepted itself (its own acceptor, a socket
   /// handed over by a supervisor), as if a listener had accepted it: counted against
   /// `max_total_connections` (closed at once when that is reached), served until it ends.
-  /// Workers of the gateway's own take such connections in turn. Compiles the configuration
-  /// if `listen()` has not. Call from the thread that declared the gateway.
+  /// Only on a gateway that runs on the host's io_context, whose executor the socket must
+  /// use; throws `std::logic_error` otherwise. Compiles the configuration if `listen()` has
+  /// not.
   void serve(asio::ip::tcp::socket client);
   /// Serves an in-memory connection from the test kit (`gantry/testing/memory_stream.hpp`),
   /// so a test drives the real exchange flow without sockets. Only on a gateway that runs on
