@@ -150,7 +150,6 @@ session<Stream>::session(worker& owner, Stream client)
     facts.local_address = local_address_;
     facts.local_port = local.port();
   }
-  facts.scheme = "http";
   owner_.attach(*this);
 }
 

@@ -111,11 +111,9 @@ void worker::give_buffer(std::unique_ptr<char[]> buffer) {
 }
 
 void worker::serve(net::tcp_stream client) {
-  if (draining_ || !budget_->try_take()) return client.close();
   std::error_code ignored;
   client.socket().set_option(asio::ip::tcp::no_delay{true}, ignored);
-  start_ticking();
-  start_session(std::move(client));
+  admit(std::move(client));
 }
 
 void worker::attach(session_base& s) noexcept {

@@ -112,6 +112,14 @@ class worker : public std::enable_shared_from_this<worker> {
     asio::co_spawn(executor_, serve_connection(shared_from_this(), std::move(client)),
                    report_exception);
   }
+  // Serves a connection that came from elsewhere than an acceptor: it takes a unit of the
+  // connection budget first, and is closed when none is left or the worker drains.
+  template <class Stream>
+  void admit(Stream client) {
+    if (draining_ || !budget_->try_take()) return client.close();
+    start_ticking();
+    start_session(std::move(client));
+  }
 
   asio::any_io_executor executor_;
   const gateway_options options_;

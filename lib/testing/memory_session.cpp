@@ -8,10 +8,6 @@ namespace gantry::detail {
 template class session<testing::memory_stream>;
 template asio::awaitable<void> serve_connection(std::shared_ptr<worker>, testing::memory_stream);
 
-void worker::serve(testing::memory_stream client) {
-  if (draining_ || !budget_->try_take()) return client.close();
-  start_ticking();
-  start_session(std::move(client));
-}
+void worker::serve(testing::memory_stream client) { admit(std::move(client)); }
 
 }  // namespace gantry::detail

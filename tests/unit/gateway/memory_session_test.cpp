@@ -69,6 +69,16 @@ struct memory_gateway {
     CHECK_FALSE(conn.is_open());
     return std::string{conn.written()};
   }
+
+  // Serves a connection that sends `requests` (at most `read_limit` bytes per read, when not
+  // 0) and then ends; what the gateway wrote.
+  std::string answer(std::string_view requests, std::size_t read_limit = 0) {
+    memory_stream conn{io.get_executor()};
+    if (read_limit != 0) conn.set_read_limit(read_limit);
+    conn.feed(requests);
+    conn.feed_end();
+    return serve(conn);
+  }
 };
 
 int count(std::string_view text, std::string_view what) {
@@ -84,10 +94,7 @@ constexpr std::string_view two_requests =
 
 TEST_CASE("in memory: pipelined requests on one connection are answered in order") {
   memory_gateway g;
-  memory_stream conn{g.io.get_executor()};
-  conn.feed(two_requests);
-  conn.feed_end();
-  const std::string out = g.serve(conn);
+  const std::string out = g.answer(two_requests);
   INFO(out);
   CHECK(count(out, "HTTP/1.1 200 OK\r\n") == 2);
   CHECK(out.find("\r\n\r\nA") < out.find("\r\n\r\nB"));
@@ -98,32 +105,19 @@ TEST_CASE("in memory: pipelined requests on one connection are answered in order
 }
 
 TEST_CASE("in memory: the answer is the same whatever the split of the requests") {
-  std::string whole;
-  {
-    memory_gateway g;
-    memory_stream conn{g.io.get_executor()};
-    conn.feed(two_requests);
-    conn.feed_end();
-    whole = g.serve(conn);
-  }
+  const std::string whole = memory_gateway{}.answer(two_requests);
   for (std::size_t limit : {1, 2, 3, 7, 16, 29}) {
     CAPTURE(limit);
     memory_gateway g;
-    memory_stream conn{g.io.get_executor()};
-    conn.set_read_limit(limit);
-    conn.feed(two_requests);
-    conn.feed_end();
-    CHECK(g.serve(conn) == whole);
+    CHECK(g.answer(two_requests, limit) == whole);
     CHECK(g.log.logged->size() == 2);
   }
 }
 
 TEST_CASE("in memory: a request with Expect: 100-continue answered locally is not read on") {
   memory_gateway g;
-  memory_stream conn{g.io.get_executor()};
-  conn.feed("POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
-  conn.feed_end();
-  const std::string out = g.serve(conn);
+  const std::string out =
+      g.answer("POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
   INFO(out);
   // The route answers without the body: no 100 Continue, and the unread body ends the
   // connection.
@@ -134,10 +128,8 @@ TEST_CASE("in memory: a request with Expect: 100-continue answered locally is no
 
 TEST_CASE("in memory: a policy that throws gets the client a 500 and the log phase still runs") {
   memory_gateway g;
-  memory_stream conn{g.io.get_executor()};
-  conn.feed("GET /boom HTTP/1.1\r\nHost: t\r\n\r\nGET /a HTTP/1.1\r\nHost: t\r\n\r\n");
-  conn.feed_end();
-  const std::string out = g.serve(conn);
+  const std::string out =
+      g.answer("GET /boom HTTP/1.1\r\nHost: t\r\n\r\nGET /a HTTP/1.1\r\nHost: t\r\n\r\n");
   INFO(out);
   CHECK(out.starts_with("HTTP/1.1 500 Internal Server Error\r\n"));
   CHECK(out.find("Connection: close\r\n") != std::string::npos);
@@ -148,10 +140,7 @@ TEST_CASE("in memory: a policy that throws gets the client a 500 and the log pha
 
 TEST_CASE("in memory: a malformed head gets a plain 400 that no policy sees") {
   memory_gateway g;
-  memory_stream conn{g.io.get_executor()};
-  conn.feed("GET /a HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n");
-  conn.feed_end();
-  const std::string out = g.serve(conn);
+  const std::string out = g.answer("GET /a HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n");
   CHECK(out.starts_with("HTTP/1.1 400 Bad Request\r\n"));
   CHECK(g.log.logged->empty());
 }
