@@ -1,11 +1,10 @@
-// The session over TCP, the gateway's own transport.
-#include "session_impl.hpp"
-
+// Client connections over TCP, the gateway's own transport.
 #include "gantry/net/tcp_stream.hpp"
+#include "http1_server_impl.hpp"
 
 namespace gantry::detail {
 
-template class session<net::tcp_stream>;
+template class http1_server<net::tcp_stream>;
 template asio::awaitable<void> serve_connection(std::shared_ptr<worker>, net::tcp_stream);
 
 }  // namespace gantry::detail

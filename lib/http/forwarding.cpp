@@ -6,12 +6,12 @@
 
 namespace gantry::http {
 
-bool prepare_for_forwarding(headers& fields, const parser& parsed, std::string& scratch,
+bool prepare_for_forwarding(headers& fields, const body_framing& framing, std::string& scratch,
                             proxy_credentials credentials) {
   connection_options options{credentials};
   if (!options.read(fields)) return false;
-  const bool chunked = parsed.chunked();
-  const auto length = chunked ? std::nullopt : parsed.content_length();
+  const bool chunked = framing.chunked;
+  const auto length = chunked ? std::nullopt : framing.content_length;
   core::number_digits digits;
   const std::string_view written = length ? core::number_text(*length, digits) : "";
   // One pass. A Content-Length field that says what was parsed, as it was parsed, stays where

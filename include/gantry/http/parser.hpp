@@ -10,6 +10,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "gantry/http/body_framing.hpp"
 #include "gantry/http/headers.hpp"
 #include "gantry/http/request.hpp"
 #include "gantry/http/response.hpp"
@@ -114,6 +115,8 @@ class parser {
   bool chunked() const noexcept;
   /// The declared Content-Length, if the message has one.
   std::optional<std::uint64_t> content_length() const noexcept;
+  /// `chunked()` and `content_length()` together.
+  body_framing framing() const noexcept { return {chunked(), content_length()}; }
   /// True when a response's body runs until the connection closes.
   bool body_until_close() const noexcept;
   /// True while a message is partly parsed (its first byte seen, its end not yet).

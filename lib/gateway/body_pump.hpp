@@ -1,0 +1,91 @@
+#pragma once
+// The one body pump of the exchange driver: a request body from the client to the upstream,
+// and a response body from the upstream to the client, piece by piece through the body
+// phase, with backpressure (nothing more is read until what was queued is written).
+
+#include <asio/awaitable.hpp>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "gantry/policy/body_chunk.hpp"
+#include "gantry/policy/outcome.hpp"
+#include "transfer.hpp"
+
+namespace gantry::detail {
+
+// Where a body comes from: a codec's receiving side.
+//   body_step next_piece();                 parses what is buffered, never waits
+//   transfer read_more();                   then `read_done(co_await read_more())`
+//   std::error_code read_done(const transfer_result&);  a proxy error, or none
+//   const http::headers& trailers() const;  valid once `next_piece` said `end`
+//   void body_done() noexcept;              the body ended whole
+// Where it goes: a codec's sending side, which frames what it is given.
+//   bool queue(std::string_view piece);     false: too big to copy, `send(piece)` it
+//   bool has_queued() const noexcept;
+//   void queue_end(const http::headers& trailers);
+//   transfer send(std::string_view piece = {});  writes what is queued, then `piece`
+//   std::error_code written(const transfer_result&);  a proxy error, or none
+struct pump_result {
+  std::error_code error;  // the side that failed, as a proxy (or codec) error
+  bool answered = false;  // a body phase answered: the exchange has a local response
+};
+
+// `run_phase(body_chunk&)` runs the body phase and returns its `policy::outcome`; with
+// `with_phase` false it is never called. `started` becomes true with the first body piece.
+//
+// The phase sees every piece as it arrives and, once the body ended, one more empty piece
+// marked `end_of_stream` (a codec learns that a body ended only after its last piece).
+// A body that had no piece at all reaches the phase not at all.
+template <class Source, class Sink, class RunPhase>
+asio::awaitable<pump_result> pump_body(Source& from, Sink& to, bool with_phase, RunPhase run_phase,
+                                       bool& started) {
+  for (;;) {
+    const body_step step = from.next_piece();
+    switch (step.what) {
+      case body_step::kind::piece: {
+        started = true;
+        std::string_view piece = step.data;
+        if (with_phase) {
+          policy::body_chunk c{piece, false};
+          policy::outcome o = run_phase(c);
+          policy::verdict v = o.value();
+          if (!o.ready()) v = co_await std::move(o).awaitable();
+          if (v == policy::verdict::respond) co_return pump_result{{}, true};
+          piece = c.data;
+          if (piece.empty()) break;  // dropped; an empty chunk would end the body
+        }
+        if (!to.queue(piece)) {
+          if (auto ec = to.written(co_await to.send(piece))) co_return pump_result{ec};
+        }
+        break;
+      }
+      case body_step::kind::end: {
+        if (with_phase && started) {
+          policy::body_chunk c{{}, true};
+          policy::outcome o = run_phase(c);
+          policy::verdict v = o.value();
+          if (!o.ready()) v = co_await std::move(o).awaitable();
+          if (v == policy::verdict::respond) co_return pump_result{{}, true};
+          if (!c.data.empty() && !to.queue(c.data)) {
+            if (auto ec = to.written(co_await to.send(c.data))) co_return pump_result{ec};
+          }
+        }
+        to.queue_end(from.trailers());
+        from.body_done();
+        co_return pump_result{to.written(co_await to.send())};
+      }
+      case body_step::kind::need_more: {
+        if (to.has_queued()) {
+          if (auto ec = to.written(co_await to.send())) co_return pump_result{ec};
+        }
+        if (auto ec = from.read_done(co_await from.read_more())) co_return pump_result{ec};
+        break;
+      }
+      case body_step::kind::failed:
+        co_return pump_result{step.error};
+    }
+  }
+}
+
+}  // namespace gantry::detail

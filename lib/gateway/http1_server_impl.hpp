@@ -1,0 +1,468 @@
+#pragma once
+// The definitions of `http1_server`, for the translation units that instantiate it: session.cpp
+// for TCP, and the test kit's for in-memory streams.
+
+#include <cstdio>
+#include <exception>
+
+#include "exchange_driver_impl.hpp"
+#include "gantry/core/ascii.hpp"
+#include "gantry/core/number_text.hpp"
+#include "gantry/http/path_normalization.hpp"
+#include "gantry/http/serializer.hpp"
+#include "gantry/http/target.hpp"
+#include "http1_server.hpp"
+#include "worker.hpp"
+
+namespace gantry::detail {
+namespace http1_server_detail {
+
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view via_value = "1.1 gantry";
+// After answering "Connection: close", unread request bytes are drained this long so the
+// kernel does not reset the connection before the client has read the answer.
+constexpr std::chrono::milliseconds linger_time{1'000};
+
+inline void report_policy_failure(std::exception_ptr e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "gantry: an exchange failed with an exception: %s\n", ex.what());
+  } catch (...) {
+    std::fputs("gantry: an exchange failed with an unknown exception\n", stderr);
+  }
+}
+
+inline http::status status_of(const http::parser& parser) noexcept {
+  return http::status_for(static_cast<http::errc>(parser.error().value()));
+}
+
+}  // namespace http1_server_detail
+
+template <net::byte_stream Stream>
+http1_server<Stream>::http1_server(worker& owner, Stream client)
+    : owner_{owner},
+      options_{owner.options().client},
+      client_{std::move(client)},
+      driver_{owner, *this, out_, scratch_},
+      parser_{http::parser_mode::request, owner.options().client.request_limits},
+      body_{out_} {
+  // The connection's facts, for every exchange on it: X-Forwarded-For and -Proto, policies
+  // and the log read them.
+  policy::downstream_facts& facts = driver_.exchange().downstream;
+  if (const auto peer = client_.remote_endpoint(); peer.port() != 0) {
+    peer_address_ = peer.address().to_string();
+    facts.peer_address = peer_address_;
+    facts.peer_port = peer.port();
+  }
+  if (const auto local = client_.local_endpoint(); local.port() != 0) {
+    local_address_ = local.address().to_string();
+    facts.local_address = local_address_;
+    facts.local_port = local.port();
+  }
+  owner_.attach(*this);
+}
+
+template <net::byte_stream Stream>
+asio::awaitable<void> serve_connection(std::shared_ptr<worker> owner, Stream client) {
+  http1_server<Stream> s{*owner, std::move(client)};
+  co_await s.run();
+}
+
+template <net::byte_stream Stream>
+http1_server<Stream>::~http1_server() {
+  if (in_.has_storage()) owner_.give_buffer(in_.release_storage());
+  owner_.detach(*this);
+}
+
+template <net::byte_stream Stream>
+asio::awaitable<void> http1_server<Stream>::run() {
+  using http1_server_detail::status_of;
+  for (;;) {
+    // Under load the next request is usually there whole: then no coroutine waits for it.
+    head_read head = next_request_head();
+    if (head == head_read::pending) head = co_await read_request_head();
+    if (head != head_read::ready) {
+      if (head == head_read::refused) co_await respond_plain(status_of(parser_));
+      if (head == head_read::timed_out) co_await respond_plain(http::status::request_timeout);
+      break;
+    }
+    ++requests_served_;
+    if (const auto refusal = plan_exchange()) {
+      co_await respond_plain(*refusal);
+      break;
+    }
+    // Each exchange runs here rather than in a coroutine of its own: a coroutine frame per
+    // request costs about 250 instructions, more than most of the steps it would hold.
+    driver_.begin(parser_.request());
+    after next = after::close;
+    std::exception_ptr failure;
+    try {
+      next = co_await driver_.run();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure) {
+      // A policy threw (they should answer with a status instead): the client gets a 500 if
+      // nothing of the response went out yet, and the log phase still runs.
+      http1_server_detail::report_policy_failure(failure);
+      co_await driver_.fail(http::status::internal_server_error);
+      next = after::close;
+    }
+    driver_.end();
+    if (next == after::close) break;
+  }
+  co_await linger();
+}
+
+template <net::byte_stream Stream>
+asio::awaitable<void> http1_server<Stream>::linger() {
+  std::error_code ec;
+  client_.shutdown_send(ec);
+  if (!ec && !timed_out_) {
+    phase_ = phase::idle;
+    arm(http1_server_detail::linger_time);
+    // Into the pooled buffer: a buffer in this frame would be held by every idle connection.
+    ensure_buffer();
+    for (std::size_t drained = 0; drained < 64 * 1024;) {
+      in_.clear();
+      auto [read_ec, n] = co_await client_.async_read_some(in_.prepare(), core::use_tuple);
+      if (read_ec) break;
+      drained += n;
+    }
+  }
+  client_.close();
+}
+
+template <net::byte_stream Stream>
+typename http1_server<Stream>::head_read http1_server<Stream>::next_request_head() {
+  response_started_ = false;
+  if (in_.empty()) {
+    if (owner_.draining()) return head_read::closed;
+    phase_ = phase::idle;
+    arm(options_.keepalive_timeout);
+    const auto ec = read_ready_bytes();
+    if (ec == asio::error::would_block) return head_read::pending;
+    if (ec) return head_read::closed;
+  }
+  return begin_head();
+}
+
+template <net::byte_stream Stream>
+typename http1_server<Stream>::head_read http1_server<Stream>::begin_head() {
+  phase_ = phase::reading_head;
+  arm(options_.request_head_timeout);
+  ensure_buffer();
+  request_bytes_ = 0;
+  return parse_head();
+}
+
+template <net::byte_stream Stream>
+typename http1_server<Stream>::head_read http1_server<Stream>::parse_head() {
+  auto step = parser_.parse(in_.readable());
+  in_.consume(step.consumed);
+  request_bytes_ += step.consumed;
+  switch (step.event) {
+    case http::parse_event::head:
+      phase_ = phase::exchanging;
+      deadline_ = clock::time_point::max();
+      return head_read::ready;
+    case http::parse_event::need_more:
+      return head_read::pending;
+    case http::parse_event::error:
+      return head_read::refused;
+    default:  // upgrade: the previous request asked to switch protocols; we do not.
+      return head_read::closed;
+  }
+}
+
+template <net::byte_stream Stream>
+asio::awaitable<typename http1_server<Stream>::head_read>
+http1_server<Stream>::read_request_head() {
+  for (;;) {
+    if (phase_ == phase::idle) {
+      // Waiting for a request that has not begun, without a buffer; the wait's end is no
+      // answer (closed, or idle too long).
+      auto [ec] = co_await client_.async_wait_readable(core::use_tuple);
+      if (!ec) ec = read_ready_bytes();
+      if (ec == asio::error::would_block) continue;
+      if (ec) co_return head_read::closed;
+      const head_read head = begin_head();
+      if (head != head_read::pending) co_return head;
+    } else {
+      if (client_read(co_await read_client()))
+        co_return timed_out_ ? head_read::timed_out : head_read::closed;
+      const head_read head = parse_head();
+      if (head != head_read::pending) co_return head;
+    }
+  }
+}
+
+template <net::byte_stream Stream>
+std::optional<http::status> http1_server<Stream>::plan_exchange() {
+  http::request& req = parser_.request();
+  client_version_ = req.version;
+  head_request_ = req.method == http::method::head;
+  request_complete_ = false;
+  continue_due_ = false;
+
+  if (req.method == http::method::connect) return http::status::method_not_allowed;
+  // One Host, always in HTTP/1.1 (RFC 9112 3.2): two would let routing and upstream disagree.
+  if (auto hosts = req.fields.count("Host");
+      hosts > 1 || (hosts == 0 && req.version == http::http_1_1))
+    return http::status::bad_request;
+  // A Host that is no host and port, or a target neither origin- nor absolute-form, would let
+  // routing and the upstream read the request differently. An absolute-form target goes on
+  // in origin-form, its authority as Host (RFC 9112 3.2.2).
+  const auto host = req.fields.get("Host");
+  if ((host && !http::is_valid_host(*host)) || !http::to_origin_form(req) ||
+      // Routes and their policies see one spelling of each path, and so does the upstream.
+      http::normalize_path(req.target, options_.paths) != http::path_error::none)
+    return http::status::bad_request;
+  has_body_ = parser_.chunked() || parser_.content_length().value_or(0) > 0;
+  close_after_ = !parser_.keep_alive() || owner_.draining() ||
+                 (options_.max_requests_per_connection != 0 &&
+                  requests_served_ >= options_.max_requests_per_connection);
+  // An upgrade is not forwarded (Upgrade is hop-by-hop); what follows its head is another
+  // protocol, so the connection ends with this exchange.
+  for (http::field f : req.fields)
+    if (core::iequals(f.name, "Connection") && core::list_contains(f.value, "upgrade"))
+      close_after_ = true;
+  if (auto expect = req.fields.get("Expect")) {
+    if (!core::iequals(core::trim_ows(*expect), "100-continue"))
+      return http::status::expectation_failed;
+    // Answering "100 Continue" ourselves (as Envoy does by default) keeps the client from
+    // waiting on an upstream that may never send one; Expect is not forwarded.
+    continue_due_ = has_body_ && req.version == http::http_1_1;
+  }
+  return std::nullopt;
+}
+
+template <net::byte_stream Stream>
+body_step http1_server<Stream>::next_piece() {
+  auto step = parser_.parse(in_.readable());
+  in_.consume(step.consumed);
+  request_bytes_ += step.consumed;
+  switch (step.event) {
+    case http::parse_event::body:
+      return {body_step::kind::piece, parser_.body()};
+    case http::parse_event::message_end:
+      request_complete_ = true;
+      return {body_step::kind::end};
+    case http::parse_event::need_more:
+      return {body_step::kind::need_more};
+    default:
+      return {body_step::kind::failed, {}, parser_.error()};
+  }
+}
+
+template <net::byte_stream Stream>
+transfer http1_server<Stream>::read_more() {
+  if (continue_due_) return continue_then_read();
+  arm(options_.body_timeout);
+  return client_.async_read_some(in_.prepare(), core::use_tuple);
+}
+
+template <net::byte_stream Stream>
+transfer http1_server<Stream>::continue_then_read() {
+  continue_due_ = false;
+  arm(options_.body_timeout);
+  const auto [ec, n] = co_await client_.async_write(
+      {asio::buffer(http1_server_detail::continue_response), asio::const_buffer{}},
+      core::use_tuple);
+  driver_.exchange().response_bytes += n;
+  if (ec) co_return transfer_result{ec, 0};
+  arm(options_.body_timeout);
+  co_return co_await client_.async_read_some(in_.prepare(), core::use_tuple);
+}
+
+template <net::byte_stream Stream>
+std::error_code http1_server<Stream>::read_done(const transfer_result& r) {
+  deadline_ = clock::time_point::max();
+  const auto& [ec, n] = r;
+  if (!ec) {
+    in_.commit(n);
+    return {};
+  }
+  return client_error(timed_out_ ? timed_out() : ec);
+}
+
+template <net::byte_stream Stream>
+std::error_code http1_server<Stream>::written(const transfer_result& r) {
+  deadline_ = clock::time_point::max();
+  body_.wrote();
+  const auto& [ec, n] = r;
+  driver_.exchange().response_bytes += n;
+  if (!ec) return {};
+  return client_error(timed_out_ ? timed_out() : ec);
+}
+
+template <net::byte_stream Stream>
+asio::awaitable<std::error_code> http1_server<Stream>::send_interim(http::response& res) {
+  // HTTP/1.0 clients must not see interim responses (RFC 9110 15.2).
+  if (client_version_ == http::http_1_0) co_return std::error_code{};
+  out_.clear();
+  http::serialize_head(res, out_);
+  body_.begin(false);
+  co_return written(co_await send());
+}
+
+template <net::byte_stream Stream>
+void http1_server<Stream>::queue_response_head(http::response& res,
+                                               const http::body_framing& framing, bool close) {
+  close_after_ = close_after_ || close;
+  const bool client_1_0 = client_version_ == http::http_1_0;
+  const bool bodyless = head_request_ || http::is_bodyless(res.status);
+  bool chunked = false;
+  if (bodyless) {
+    // Content-Length of a HEAD or 304 response describes the resource: it goes as it came.
+    res.fields.erase("Transfer-Encoding");
+  } else if (!framing.content_length) {
+    res.fields.erase("Content-Length");
+    // A body of unknown length: an HTTP/1.0 client learns where it ends from the close; an
+    // HTTP/1.1 client gets it chunked (with the codings it came with, if it came chunked).
+    if (client_1_0) {
+      res.fields.erase("Transfer-Encoding");
+      close_after_ = true;
+    } else {
+      if (!framing.chunked) res.fields.add("Transfer-Encoding", "chunked");
+      chunked = true;
+    }
+  }
+  res.fields.add("Via", http1_server_detail::via_value);
+  if (close_after_) {
+    res.fields.add("Connection", "close");
+  } else if (client_1_0) {
+    res.fields.add("Connection", "keep-alive");
+  }
+  res.version = http::http_1_1;
+  out_.clear();
+  http::serialize_head(res, out_);
+  body_.begin(chunked, bodyless);
+  response_started_ = true;
+  response_bytes_at_head_ = driver_.exchange().response_bytes;
+}
+
+template <net::byte_stream Stream>
+void http1_server<Stream>::queue_local_head(http::response& res, std::size_t body_size,
+                                            bool close) {
+  close_after_ = close_after_ || close || (has_body_ && !request_complete_);
+  if (!close_after_ && !request_complete_) {
+    // The request was answered before its end was parsed; without a body the end is
+    // already here, and the connection can carry the next request.
+    auto step = parser_.parse(in_.readable());
+    in_.consume(step.consumed);
+    request_bytes_ += step.consumed;
+    if (step.event == http::parse_event::message_end)
+      request_complete_ = true;
+    else
+      close_after_ = true;
+  }
+  res.version = http::http_1_1;
+  res.fields.erase("Transfer-Encoding");
+  res.fields.erase("Content-Length");
+  const bool bodyless = http::is_bodyless(res.status);
+  if (!bodyless) {
+    core::number_digits digits;
+    res.fields.add("Content-Length", core::number_text(body_size, digits));
+  }
+  if (close_after_) {
+    res.fields.add("Connection", "close");
+  } else if (client_version_ == http::http_1_0) {
+    res.fields.add("Connection", "keep-alive");
+  }
+  out_.clear();
+  http::serialize_head(res, out_);
+  body_.begin(false, head_request_ || bodyless);
+  response_started_ = true;
+  response_bytes_at_head_ = driver_.exchange().response_bytes;
+}
+
+template <net::byte_stream Stream>
+bool http1_server<Stream>::retract_response_head() noexcept {
+  if (driver_.exchange().response_bytes != response_bytes_at_head_) return false;
+  out_.clear();
+  response_started_ = false;
+  return true;
+}
+
+template <net::byte_stream Stream>
+asio::awaitable<void> http1_server<Stream>::respond_plain(http::status status) {
+  // Only when nothing of a response has gone out: otherwise the connection is just closed.
+  if (response_started_) co_return;
+  http::response res{status};
+  res.fields.add("Content-Type", "text/plain; charset=utf-8");
+  res.fields.add("Connection", "close");
+  std::string body;
+  body.append(std::to_string(static_cast<unsigned>(status)));
+  body.push_back(' ');
+  body.append(http::reason_phrase(status));
+  body.push_back('\n');
+  out_.clear();
+  http::serialize_response(std::move(res), body, out_);
+  if (phase_ == phase::exchanging && head_request_) out_.resize(out_.size() - body.size());
+  response_started_ = true;
+  body_.begin(false);
+  written(co_await send());
+}
+
+template <net::byte_stream Stream>
+std::error_code http1_server<Stream>::client_read(const transfer_result& r) {
+  const auto& [ec, n] = r;
+  if (!ec) {
+    in_.commit(n);
+    return {};
+  }
+  return timed_out_ ? timed_out() : ec;
+}
+
+template <net::byte_stream Stream>
+std::error_code http1_server<Stream>::read_ready_bytes() {
+  // Between requests a connection holds no buffer, only its session and socket (NGINX frees
+  // its buffers between requests too): 10 000 idle clients cost megabytes, not 16 KiB each.
+  // A read is tried at once, as asio would; only when nothing is there does the buffer go
+  // back to the worker while the socket is watched.
+  ensure_buffer();
+  std::error_code ec;
+  const std::size_t n = client_.read_some_now(in_.prepare(), ec);
+  if (!ec) {
+    in_.commit(n);
+  } else if (nothing_ready(ec)) {
+    owner_.give_buffer(in_.release_storage());
+    return asio::error::would_block;
+  }
+  return ec;
+}
+
+template <net::byte_stream Stream>
+void http1_server<Stream>::ensure_buffer() {
+  if (!in_.has_storage()) in_ = io_buffer{owner_.take_buffer(), owner_.options().buffer_size};
+}
+
+template <net::byte_stream Stream>
+void http1_server<Stream>::enforce_deadlines(clock::time_point now) noexcept {
+  if (now >= deadline_) {
+    deadline_ = clock::time_point::max();
+    timed_out_ = true;
+    // An idle connection just ends; otherwise the waiting coroutine wakes to answer 408 or
+    // to give up on a client that stopped reading.
+    if (phase_ == phase::idle)
+      client_.close();
+    else
+      client_.cancel();
+  }
+  driver_.enforce_deadlines(now);
+}
+
+template <net::byte_stream Stream>
+void http1_server<Stream>::close_if_idle() noexcept {
+  if (phase_ == phase::idle) close();
+}
+
+template <net::byte_stream Stream>
+void http1_server<Stream>::close() noexcept {
+  client_.close();
+  driver_.close();
+}
+
+}  // namespace gantry::detail
