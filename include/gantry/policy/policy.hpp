@@ -96,6 +96,10 @@
 /// - **Lifetimes.** The exchange, the `body_chunk` passed to a body phase, and the chain
 ///   itself must outlive a pending outcome; a caller co_awaits it at once.
 ///
+/// - **Time.** A chain may time each phase of each policy on sampled exchanges (see
+///   `policy_timing`): nothing a policy needs to do; phases that suspend are timed to their
+///   completion.
+///
 /// Chains come two ways from the same policies: `chain` (built at run time, type-erased) and
 /// `static_chain<P...>` (composed at compile time, no virtual calls). They give identical
 /// results, and a `static_chain` added to a `chain` is one element of it, its policies still
