@@ -8,7 +8,9 @@
 // background thread) and metrics. Per iteration: reset, start, the request head as a parser
 // would leave it, run_request_head, an upstream response head, run_response_head, run_log.
 // `exchange_baseline` does the same with an empty chain: the harness alone. CPU time is the
-// process's, so the access log's writer thread is counted too.
+// process's, so the access log's writer thread is counted too. `policy_chain_timed/N` is the
+// run-time chain timing its policies one exchange in N (0: off; `policy_chain_dynamic` runs
+// with the metrics policy's default, one in 64).
 //
 // Counters:
 //   p50_ns, p99_ns       per-exchange latency percentiles, timed in batches of 16
@@ -20,6 +22,8 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "gantry/policy/access_log.hpp"
@@ -30,7 +34,6 @@
 #include "gantry/policy/static_chain.hpp"
 
 #include "allocation_counter.hpp"
-
 
 namespace {
 
@@ -145,6 +148,29 @@ void policy_chain_static(benchmark::State& state) {
   measure(state, c);
 }
 BENCHMARK(policy_chain_static)->MeasureProcessCPUTime();
+
+// Exchanges timed so far, as the registry renders them.
+double timed_exchanges(const policy_timing& t) {
+  std::string text;
+  t.render(text);
+  constexpr std::string_view name = "\ngantry_policy_sampled_exchanges_total ";
+  const auto at = text.find(name);
+  return at == std::string::npos ? 0 : std::stod(text.substr(at + name.size()));
+}
+
+void policy_chain_timed(benchmark::State& state) {
+  chain c = shared_policies().dynamic();
+  const auto& registry = shared_policies().counts.registry();
+  c.time_policies({.into = std::shared_ptr<policy_timing>{registry, &registry->policy_times()},
+                   .one_in = static_cast<std::uint32_t>(state.range(0))});
+  const double timed_before = timed_exchanges(registry->policy_times());
+  measure(state, c);
+  // Every exchange `measure` ran: its warm-up, the timed loop, and the batches.
+  const double exchanges = static_cast<double>(1000 + state.iterations() + 4096 * 16);
+  state.counters["timed_fraction"] =
+      (timed_exchanges(registry->policy_times()) - timed_before) / exchanges;
+}
+BENCHMARK(policy_chain_timed)->Arg(0)->Arg(64)->Arg(1)->MeasureProcessCPUTime();
 
 void exchange_baseline(benchmark::State& state) {
   const chain c;

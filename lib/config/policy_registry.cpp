@@ -94,7 +94,6 @@ policy::chain access_log(const node& n, const policy_context& context) {
 // The registry the program shares between loads, or null (reported) when it gave none.
 std::shared_ptr<policy::metrics_registry> shared_registry(const node& n,
                                                           const policy_context& context) {
-  n.expect_map({});
   if (!context.options().metrics)
     n.fail(
         "needs a metrics registry: the program loading the configuration passes one in "
@@ -103,12 +102,16 @@ std::shared_ptr<policy::metrics_registry> shared_registry(const node& n,
 }
 
 policy::chain metrics(const node& n, const policy_context& context) {
-  auto registry = shared_registry(n, context);
-  if (!registry) return {};
-  return policy::chain{}.add(policy::metrics_config{.registry = std::move(registry)});
+  policy::metrics_config c;
+  n.expect_map({"policy_time_sampling"});
+  n["policy_time_sampling"].read(c.policy_time_sampling);
+  c.registry = shared_registry(n, context);
+  if (!c.registry) return {};
+  return policy::chain{}.add(std::move(c));
 }
 
 policy::chain metrics_endpoint(const node& n, const policy_context& context) {
+  n.expect_map({});
   auto registry = shared_registry(n, context);
   if (!registry) return {};
   return policy::chain{}.add(policy::metrics_endpoint_config{.registry = std::move(registry)});

@@ -1,9 +1,9 @@
 #include "snapshot.hpp"
 
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <span>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -81,7 +81,7 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config) 
       if (it == policies.end())
         errors.add(where + " uses policy '" + name + "', which is not declared");
       else
-        chain.append(*it->second);
+        chain.append(*it->second, name);  // reported (timings) under its configured name
     }
   };
   policy::chain listener_chain;

@@ -1,5 +1,7 @@
 #include "gantry/policy/chain.hpp"
 
+#include <fmt/format.h>
+
 #include <exception>
 
 namespace gantry::policy {
@@ -19,26 +21,67 @@ void chain::push(link l) {
       states_.push_back(e);
     }
   }
+  if (timing_.into == nullptr) {
+    if (chain_timing asked = l.policy->timing_asked(); asked.on()) adopt(std::move(asked));
+  }
+  resolve_slots(l);
   links_.push_back(std::move(l));
+}
+
+void chain::adopt(chain_timing timing) {
+  timing_ = timing.on() ? std::move(timing) : chain_timing{};
+  for (link& l : links_) resolve_slots(l);
+}
+
+void chain::resolve_slots(link& l) const {
+  l.slots.clear();
+  if (timing_.into == nullptr) return;
+  for (const std::string& name : l.names) l.slots.push_back(timing_.into->slot(name));
+}
+
+chain& chain::time_policies(chain_timing timing) {
+  adopt(std::move(timing));
+  return *this;
 }
 
 chain& chain::append(const chain& other) {
   if (&other == this) {
     auto copy = other.links_;
+    const chain_timing timing = other.timing_;
+    if (timing_.into == nullptr && timing.on()) adopt(timing);
     for (auto& l : copy) push(std::move(l));
     return *this;
   }
+  if (timing_.into == nullptr && other.timing_.on()) adopt(other.timing_);
   links_.reserve(links_.size() + other.links_.size());
   for (const link& l : other.links_) push(l);
   return *this;
 }
 
-template <phase Ph>
+chain& chain::append(const chain& other, std::string_view name) {
+  chain named = other;
+  std::size_t position = 0;
+  for (link& l : named.links_)
+    for (std::string& n : l.names)
+      n = other.size() == 1 ? std::string{name} : fmt::format("{}[{}]", name, position++);
+  return append(named);
+}
+
+std::string_view chain::policy_name(std::size_t index) const noexcept {
+  for (const link& l : links_)
+    if (index >= l.at.first && index < l.at.first + l.count) return l.names[index - l.at.first];
+  return {};
+}
+
+template <phase Ph, bool Timed>
 outcome chain::call(const link& l, exchange& ex, body_chunk* chunk) const {
-  if constexpr (Ph == phase::request_head) return l.policy->request_head(ex, l.at);
-  if constexpr (Ph == phase::request_body) return l.policy->request_body(ex, *chunk, l.at);
-  if constexpr (Ph == phase::response_head) return l.policy->response_head(ex, l.at);
-  if constexpr (Ph == phase::response_body) return l.policy->response_body(ex, *chunk, l.at);
+  detail::placement at = l.at;
+  // A static chain times its own policies, with these.
+  if constexpr (Timed) at.slots = l.slots.data();
+  if constexpr (Ph == phase::request_head) return l.policy->request_head(ex, at);
+  if constexpr (Ph == phase::request_body) return l.policy->request_body(ex, *chunk, at);
+  if constexpr (Ph == phase::response_head) return l.policy->response_head(ex, at);
+  if constexpr (Ph == phase::response_body) return l.policy->response_body(ex, *chunk, at);
 }
 
 namespace {
@@ -76,89 +119,129 @@ std::size_t chain::links_reached(const exchange& ex) const noexcept {
   return reached;
 }
 
-template <phase Ph>
+void chain::begin(exchange& ex) const {
+  chain_access::ensure_states(ex, layout());
+  if (timing_.into != nullptr) chain_access::decide_timing(ex, timing_);
+}
+
+template <phase Ph, bool Timed>
 outcome chain::run_forward(exchange& ex, body_chunk* chunk, std::size_t from) const {
   for (std::size_t i = from; i < links_.size(); ++i) {
     const link& l = links_[i];
     if ((l.phases & bit<Ph>()) == 0) continue;
-    outcome o = call<Ph>(l, ex, chunk);
-    if (!o.ready()) return resume_forward<Ph>(ex, chunk, i, std::move(o));
+    clock::time_point since{};
+    if constexpr (Timed) since = chain_access::now(ex);
+    outcome o = call<Ph, Timed>(l, ex, chunk);
+    if (!o.ready()) return resume_forward<Ph, Timed>(ex, chunk, i, std::move(o), since);
+    if constexpr (Timed)
+      if (!l.times_itself) chain_access::record_time(ex, l.slots[0], Ph, phase_mode::sync, since);
     if (responded<Ph>(ex, o.value(), answering(l))) return verdict::respond;
   }
   return verdict::continue_;
 }
 
-template <phase Ph>
+template <phase Ph, bool Timed>
 asio::awaitable<verdict> chain::resume_forward(exchange& ex, body_chunk* chunk, std::size_t index,
-                                               outcome pending) const {
+                                               outcome pending, clock::time_point since) const {
   verdict v = co_await std::move(pending).awaitable();
-  if (responded<Ph>(ex, v, answering(links_[index]))) co_return verdict::respond;
-  outcome rest = run_forward<Ph>(ex, chunk, index + 1);
+  const link& l = links_[index];
+  if constexpr (Timed)
+    if (!l.times_itself) chain_access::record_time(ex, l.slots[0], Ph, phase_mode::async, since);
+  if (responded<Ph>(ex, v, answering(l))) co_return verdict::respond;
+  outcome rest = run_forward<Ph, Timed>(ex, chunk, index + 1);
   // Not a conditional expression: GCC 12 miscompiles co_await inside `?:`.
   if (rest.ready()) co_return rest.value();
   co_return co_await std::move(rest).awaitable();
 }
 
-template <phase Ph>
+template <phase Ph, bool Timed>
 outcome chain::run_reverse(exchange& ex, body_chunk* chunk, std::size_t remaining) const {
   for (std::size_t i = remaining; i-- > 0;) {
     const link& l = links_[i];
     if ((l.phases & bit<Ph>()) == 0) continue;
-    outcome o = call<Ph>(l, ex, chunk);
-    if (!o.ready()) return resume_reverse<Ph>(ex, chunk, i, std::move(o));
+    clock::time_point since{};
+    if constexpr (Timed) since = chain_access::now(ex);
+    outcome o = call<Ph, Timed>(l, ex, chunk);
+    if (!o.ready()) return resume_reverse<Ph, Timed>(ex, chunk, i, std::move(o), since);
+    if constexpr (Timed)
+      if (!l.times_itself) chain_access::record_time(ex, l.slots[0], Ph, phase_mode::sync, since);
     if (responded<Ph>(ex, o.value(), answering(l))) return verdict::respond;
   }
   return verdict::continue_;
 }
 
-template <phase Ph>
+template <phase Ph, bool Timed>
 asio::awaitable<verdict> chain::resume_reverse(exchange& ex, body_chunk* chunk, std::size_t index,
-                                               outcome pending) const {
+                                               outcome pending, clock::time_point since) const {
   verdict v = co_await std::move(pending).awaitable();
-  if (responded<Ph>(ex, v, answering(links_[index]))) co_return verdict::respond;
-  outcome rest = run_reverse<Ph>(ex, chunk, index);
+  const link& l = links_[index];
+  if constexpr (Timed)
+    if (!l.times_itself) chain_access::record_time(ex, l.slots[0], Ph, phase_mode::async, since);
+  if (responded<Ph>(ex, v, answering(l))) co_return verdict::respond;
+  outcome rest = run_reverse<Ph, Timed>(ex, chunk, index);
   // Not a conditional expression: GCC 12 miscompiles co_await inside `?:`.
   if (rest.ready()) co_return rest.value();
   co_return co_await std::move(rest).awaitable();
 }
 
 outcome chain::run_request_head(exchange& ex) const {
-  chain_access::ensure_states(ex, layout());
+  begin(ex);
   if (chain_access::request_closed(ex)) return verdict::respond;
-  return run_forward<phase::request_head>(ex, nullptr, 0);
+  if (timed(ex)) return run_forward<phase::request_head, true>(ex, nullptr, 0);
+  return run_forward<phase::request_head, false>(ex, nullptr, 0);
 }
 
 outcome chain::run_request_body(exchange& ex, body_chunk& chunk) const {
-  chain_access::ensure_states(ex, layout());
+  begin(ex);
   if (chain_access::request_closed(ex)) return verdict::respond;
-  return run_forward<phase::request_body>(ex, &chunk, 0);
+  if (timed(ex)) return run_forward<phase::request_body, true>(ex, &chunk, 0);
+  return run_forward<phase::request_body, false>(ex, &chunk, 0);
 }
 
 outcome chain::run_response_head(exchange& ex) const {
-  chain_access::ensure_states(ex, layout());
+  begin(ex);
   if (chain_access::response_final(ex)) return verdict::continue_;
-  return run_reverse<phase::response_head>(ex, nullptr, links_reached(ex));
+  if (timed(ex)) return run_reverse<phase::response_head, true>(ex, nullptr, links_reached(ex));
+  return run_reverse<phase::response_head, false>(ex, nullptr, links_reached(ex));
 }
 
 outcome chain::run_response_body(exchange& ex, body_chunk& chunk) const {
-  chain_access::ensure_states(ex, layout());
+  begin(ex);
   if (chain_access::response_final(ex)) return verdict::continue_;
-  return run_reverse<phase::response_body>(ex, &chunk, links_reached(ex));
+  if (timed(ex)) return run_reverse<phase::response_body, true>(ex, &chunk, links_reached(ex));
+  return run_reverse<phase::response_body, false>(ex, &chunk, links_reached(ex));
 }
 
-void chain::run_log(exchange& ex) const {
-  chain_access::ensure_states(ex, layout());
-  chain_access::mark_end(ex);
+template <bool Timed>
+void chain::log_all(exchange& ex) const {
   std::exception_ptr first;
   for (const link& l : links_) {
     if ((l.phases & bit<phase::log>()) == 0) continue;
     try {
-      l.policy->log(ex, l.at);
+      detail::placement at = l.at;
+      clock::time_point since{};
+      if constexpr (Timed) {
+        at.slots = l.slots.data();
+        since = chain_access::now(ex);
+      }
+      l.policy->log(ex, at);
+      if constexpr (Timed)
+        if (!l.times_itself)
+          chain_access::record_time(ex, l.slots[0], phase::log, phase_mode::sync, since);
     } catch (...) {
       if (!first) first = std::current_exception();
     }
   }
   if (first) std::rethrow_exception(first);
+}
+
+void chain::run_log(exchange& ex) const {
+  begin(ex);
+  chain_access::mark_end(ex);
+  if (timed(ex))
+    log_all<true>(ex);
+  else
+    log_all<false>(ex);
 }
 
 }  // namespace gantry::policy

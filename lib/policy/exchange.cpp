@@ -18,6 +18,8 @@ void exchange::reset() noexcept {
   response_depth_ = all_policies;
   origin_ = response_origin::none;
   response_final_ = false;
+  timing_decided_ = false;
+  timed_into_ = nullptr;
 }
 
 verdict exchange::respond(http::status status, std::string_view body,

@@ -6,8 +6,16 @@
 
 namespace gantry::policy {
 
-metrics::metrics(metrics_config config) : registry_{std::move(config.registry)} {
+metrics::metrics(metrics_config config)
+    : registry_{std::move(config.registry)}, policy_time_sampling_{config.policy_time_sampling} {
   if (registry_ == nullptr) throw std::invalid_argument("metrics policy: registry: is required");
+}
+
+chain_timing metrics::timing_for_chains() const {
+  if (policy_time_sampling_ == 0) return {};
+  // Shares ownership of the registry that holds it.
+  return {.into = std::shared_ptr<policy_timing>{registry_, &registry_->policy_times()},
+          .one_in = policy_time_sampling_};
 }
 
 void metrics::on_log(exchange& ex) const {

@@ -143,7 +143,8 @@ class alignas(64) metrics_registry::shard {
   std::atomic<const series*> head_{nullptr};
 };
 
-metrics_registry::metrics_registry(std::size_t shards) {
+metrics_registry::metrics_registry(std::size_t shards)
+    : policy_times_{std::max<std::size_t>(shards, 1)} {
   if (shards == 0) throw std::invalid_argument("metrics_registry: shards must be at least 1");
   shards_.reserve(shards);
   for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<shard>());
@@ -241,6 +242,8 @@ void metrics_registry::render(std::string& out) const {
          "Bytes of responses written to clients, head and body.");
   for (const auto& [names, t] : merged)
     fmt::format_to(out_it, "gantry_response_bytes_total{{{}}} {}\n", t.labels, t.bytes_out);
+
+  policy_times_.render(out);
 }
 
 }  // namespace gantry::policy

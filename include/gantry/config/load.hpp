@@ -38,6 +38,9 @@
 ///   - name: ids                     # required, unique
 ///     type: request-id              # a type of the registry ...
 ///     config: {header: X-Request-Id}
+///   - name: metrics                 # counts into load_options::metrics; times each
+///     type: metrics                 # policy's phases on 1 exchange in 64 (0: off)
+///     config: {policy_time_sampling: 64}
 ///   - name: edge                    # ... or a chain of several
 ///     chain:
 ///       - {type: request-id}

@@ -88,7 +88,8 @@ class policy_registry {
   ///   configuration file),
   /// - `access-log` (`policy::access_log_config`; a `destination` file is relative to the
   ///   configuration file),
-  /// - `metrics` and `metrics-endpoint` (no fields: they use `load_options::metrics`).
+  /// - `metrics` (`policy::metrics_config`: `policy_time_sampling`) and `metrics-endpoint`
+  ///   (no fields); both use `load_options::metrics`.
   /// Their configuration fields are named as in C++.
   static policy_registry builtin();
 

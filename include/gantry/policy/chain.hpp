@@ -7,11 +7,15 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <string>
+#include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "gantry/policy/policy.hpp"
+#include "gantry/policy/policy_timing.hpp"
 #include "gantry/policy/static_chain.hpp"
 
 namespace gantry::policy {
@@ -28,7 +32,35 @@ class erased_policy {
   virtual outcome response_head(exchange& ex, placement at) const = 0;
   virtual outcome response_body(exchange& ex, body_chunk& chunk, placement at) const = 0;
   virtual void log(exchange& ex, placement at) const = 0;
+  // What the element's policy (the first of a static chain's that asks) asks of the chains
+  // it is on: that they time their policies (see `policy_timing`).
+  virtual chain_timing timing_asked() const = 0;
 };
+
+// A policy that asks the chains it is on to time their policies.
+template <class P>
+concept asks_for_timing = requires(const P& p) {
+  { p.timing_for_chains() } -> std::convertible_to<chain_timing>;
+};
+
+template <class P>
+chain_timing timing_asked_by(const P& p) {
+  if constexpr (asks_for_timing<P>)
+    return p.timing_for_chains();
+  else
+    return {};
+}
+
+// The name of a type as the compiler spells it ("gantry::policy::request_id"): the name a
+// policy is reported under when the configuration gives it none.
+template <class T>
+constexpr std::string_view type_name() noexcept {
+  // GCC: "... type_name() [with T = X; std::string_view = ...]"; Clang: "... [T = X]".
+  constexpr std::string_view pretty = __PRETTY_FUNCTION__;
+  constexpr std::size_t from = pretty.find("T = ") + 4;
+  constexpr std::size_t to = pretty.find_first_of(";]", from);
+  return pretty.substr(from, to - from);
+}
 
 // One policy. The chain marks the exchange when it answers.
 template <class P>
@@ -52,6 +84,7 @@ class erased_model final : public erased_policy {
     if constexpr (implements<phase::log, P>)
       call_phase<phase::log>(policy_, ex, as_state(ex, at), nullptr);
   }
+  chain_timing timing_asked() const override { return timing_asked_by(policy_); }
 
   const P& get() const noexcept { return policy_; }
 
@@ -99,6 +132,18 @@ class static_model<static_chain<Ps...>> final : public erased_policy {
     return chain_.template run_at<phase::response_body>(ex, &chunk, at);
   }
   void log(exchange& ex, placement at) const override { chain_.log_at(ex, at); }
+  chain_timing timing_asked() const override {
+    return std::apply(
+        [](const Ps&... p) {
+          chain_timing asked;
+          ((asked.on() ? void() : void(asked = timing_asked_by(p))), ...);
+          return asked;
+        },
+        chain_.policies_);
+  }
+
+  // The names its policies are reported under, by default: their types.
+  static std::vector<std::string> default_names() { return {std::string{type_name<Ps>()}...}; }
 
  private:
   static_chain<Ps...> chain_;
@@ -169,6 +214,8 @@ class chain {
         l.count = static_cast<std::uint32_t>(T::size());
         l.states = T::layout();
         l.state_align = alignof(std::max_align_t);  // the static layout's offsets start at 0
+        l.names = detail::static_model<T>::default_names();
+        l.times_itself = true;
         push(std::move(l));
       }
       return *this;
@@ -179,6 +226,7 @@ class chain {
       link l;
       l.policy = std::make_shared<const detail::erased_model<T>>(std::forward<P>(policy_or_config));
       l.phases = detail::phase_bits<T>;
+      l.names = {std::string{detail::type_name<T>()}};
       if constexpr (has_state<T>) {
         l.states = {{&detail::state_entry_of<T>, 1}, sizeof(state_t<T>)};
         l.state_align = alignof(state_t<T>);
@@ -190,6 +238,24 @@ class chain {
 
   /// Appends every policy of `other`, sharing them: e.g. a listener's chain, then a route's.
   chain& append(const chain& other);
+  /// Appends every policy of `other` as `append` does, reporting them under `name` (as the
+  /// configuration calls them): `name` for a chain of one policy, "name[0]", "name[1]", ...
+  /// for each of several. The gateway appends named policies this way.
+  chain& append(const chain& other, std::string_view name);
+
+  /// The name the policy at `index` (counted as `size` counts) is reported under: its
+  /// configuration name when it was appended under one, else its type as the compiler
+  /// spells it ("gantry::policy::request_id").
+  std::string_view policy_name(std::size_t index) const noexcept;
+
+  /// Times the policies of this chain, each phase of each one, into `timing.into`, one
+  /// exchange in `timing.one_in` per worker (see `policy_timing`); `one_in == 0` turns timing
+  /// off. Without this, a chain times its policies when one of them asks for it (the
+  /// `metrics` policy, per `metrics_config::policy_time_sampling`), and the first that asks
+  /// decides; chains appended carry their timing with them.
+  chain& time_policies(chain_timing timing);
+  /// How this chain times its policies; `on()` is false when it does not.
+  const chain_timing& timing() const noexcept { return timing_; }
 
   /// Number of policies (those of a `static_chain` added count one each).
   std::size_t size() const noexcept { return policies_; }
@@ -221,34 +287,51 @@ class chain {
     std::uint32_t count = 1;  // policies in the element: more for a static_chain
     state_layout states{};    // offsets from the element's own start; empty without state
     std::size_t state_align = 1;
-    std::uint8_t phases = 0;  // bit (1 << phase) per phase implemented
+    std::uint8_t phases = 0;           // bit (1 << phase) per phase implemented
+    bool times_itself = false;         // a static chain, which times its own policies
+    std::vector<std::string> names;    // one per policy, for reports
+    std::vector<std::uint32_t> slots;  // one per policy, in `timing_.into`, when timing is on
   };
 
-  // Appends `l`, placing it after the others: its first policy's index, its states.
+  // Appends `l`, placing it after the others: its first policy's index, its states, its
+  // timing slots; adopts the timing its policy asks for when the chain has none yet.
   void push(link l);
+  // Starts timing into `timing`, resolving every link's slots.
+  void adopt(chain_timing timing);
+  void resolve_slots(link& l) const;
+  // Prepares the exchange for a phase: states, and whether it is timed.
+  void begin(exchange& ex) const;
+  bool timed(const exchange& ex) const noexcept {
+    return timing_.into != nullptr && detail::chain_access::timing(ex) == timing_.into.get();
+  }
   // The index of the policy to mark when element `l` answers.
   static std::size_t answering(const link& l) noexcept;
   // How many links, from the first, the response phases reach.
   std::size_t links_reached(const exchange& ex) const noexcept;
 
-  template <phase Ph>
+  // Timing is a template argument, so an exchange that is not timed pays one branch per
+  // phase, never a clock read.
+  template <phase Ph, bool Timed>
   outcome run_forward(exchange& ex, body_chunk* chunk, std::size_t from) const;
-  template <phase Ph>
+  template <phase Ph, bool Timed>
   outcome run_reverse(exchange& ex, body_chunk* chunk, std::size_t remaining) const;
-  template <phase Ph>
+  template <phase Ph, bool Timed>
   asio::awaitable<verdict> resume_forward(exchange& ex, body_chunk* chunk, std::size_t index,
-                                          outcome pending) const;
-  template <phase Ph>
+                                          outcome pending, clock::time_point since) const;
+  template <phase Ph, bool Timed>
   asio::awaitable<verdict> resume_reverse(exchange& ex, body_chunk* chunk, std::size_t index,
-                                          outcome pending) const;
-  template <phase Ph>
+                                          outcome pending, clock::time_point since) const;
+  template <phase Ph, bool Timed>
   outcome call(const link& l, exchange& ex, body_chunk* chunk) const;
+  template <bool Timed>
+  void log_all(exchange& ex) const;
 
   std::vector<link> links_;
   std::vector<state_entry> states_;
   std::size_t state_size_ = 0;
   std::uint32_t policies_ = 0;  // policies in all links
-  std::uint8_t phases_ = 0;  // union of the links' phase bits
+  std::uint8_t phases_ = 0;     // union of the links' phase bits
+  chain_timing timing_;         // off unless asked for
 };
 
 }  // namespace gantry::policy

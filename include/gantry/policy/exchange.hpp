@@ -19,6 +19,8 @@
 
 namespace gantry::policy {
 
+class policy_timing;
+
 namespace detail {
 struct chain_access;
 }
@@ -168,6 +170,10 @@ class exchange {
   response_origin origin_ = response_origin::none;
   // A response phase answered locally: its response is final, no response phase runs again.
   bool response_final_ = false;
+  // Whether this exchange's policy phases are timed, decided by the first chain phase that
+  // runs (see `policy_timing`): where to record them when they are, else null.
+  bool timing_decided_ = false;
+  policy_timing* timed_into_ = nullptr;
 };
 
 }  // namespace gantry::policy

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "gantry/policy/policy_timing.hpp"
+
 namespace gantry::policy {
 
 /// One completed exchange, as `metrics_registry::record` counts it.
@@ -45,6 +47,14 @@ struct metrics_sample {
 /// gantry_upstream_duration_seconds_bucket{...}   (only exchanges with an upstream head)
 /// gantry_request_bytes_total{route="users",cluster="users-v2"} 118210
 /// gantry_response_bytes_total{route="users",cluster="users-v2"} 5023114
+/// ```
+///
+/// followed by the time each policy took in each phase, when chains time their policies
+/// (`policy_times`, `metrics_config::policy_time_sampling`):
+///
+/// ```
+/// gantry_policy_duration_seconds_bucket{policy="ids",phase="request_head",mode="sync",le="1e-06"}
+/// 51 gantry_policy_sampled_exchanges_total 53
 /// ```
 ///
 /// `status_class` is "1xx" to "5xx", or "other" for an exchange without a response (the
@@ -82,6 +92,10 @@ class metrics_registry {
   /// Number of shards.
   std::size_t shards() const noexcept;
 
+  /// The time accounting per policy and phase, with as many shards, that `render` includes.
+  policy_timing& policy_times() noexcept { return policy_times_; }
+  const policy_timing& policy_times() const noexcept { return policy_times_; }
+
   /// Counts one exchange in shard `shard % shards()`. Only one thread at a time may record
   /// into a given shard; `render` may run concurrently from any thread.
   void record(std::size_t shard, const metrics_sample& sample);
@@ -96,6 +110,7 @@ class metrics_registry {
   struct series;
   class shard;
   std::vector<std::unique_ptr<shard>> shards_;
+  policy_timing policy_times_;
 };
 
 }  // namespace gantry::policy

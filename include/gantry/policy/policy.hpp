@@ -96,6 +96,10 @@
 /// - **Lifetimes.** The exchange, the `body_chunk` passed to a body phase, and the chain
 ///   itself must outlive a pending outcome; a caller co_awaits it at once.
 ///
+/// - **Time.** A chain may time each phase of each policy on sampled exchanges (see
+///   `policy_timing`): nothing a policy needs to do; phases that suspend are timed to their
+///   completion.
+///
 /// Chains come two ways from the same policies: `chain` (built at run time, type-erased) and
 /// `static_chain<P...>` (composed at compile time, no virtual calls). They give identical
 /// results, and a `static_chain` added to a `chain` is one element of it, its policies still
@@ -104,6 +108,7 @@
 /// chain per route with the listener's policies first (`chain::append`).
 
 #include <asio/awaitable.hpp>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -113,12 +118,11 @@
 #include "gantry/policy/body_chunk.hpp"
 #include "gantry/policy/exchange.hpp"
 #include "gantry/policy/outcome.hpp"
+#include "gantry/policy/phase.hpp"
+#include "gantry/policy/policy_timing.hpp"
 #include "gantry/policy/verdict.hpp"
 
 namespace gantry::policy {
-
-/// The phases of an exchange, in the order they first run.
-enum class phase : std::uint8_t { request_head, request_body, response_head, response_body, log };
 
 /// The state type of a policy that declares none.
 struct no_state {};
@@ -295,9 +299,11 @@ consteval bool check_policy() {
 // Where an element of a `chain` sits in it: the index of its first policy (response depth
 // counts policies, and an element may hold several: a `static_chain`) and the offset of its
 // states in the exchange's store.
+// When the exchange is timed, `slots` holds the element's policies' `policy_timing` slots.
 struct placement {
   std::uint32_t first = 0;
   std::uint32_t state_offset = 0;
+  const std::uint32_t* slots = nullptr;
 };
 
 // What chains may see and change in an exchange beyond its public fields.
@@ -326,6 +332,25 @@ struct chain_access {
   }
   static void mark_end(exchange& ex) noexcept {
     if (ex.timings.end == clock::time_point{}) ex.timings.end = ex.clock_->now();
+  }
+
+  // Where the exchange's policy phases are timed into, or null when it is not sampled.
+  static policy_timing* timing(const exchange& ex) noexcept { return ex.timed_into_; }
+  // Decides once per exchange, at the first phase a timing chain runs, whether it is timed.
+  static void decide_timing(exchange& ex, const chain_timing& t) noexcept {
+    if (ex.timing_decided_) return;
+    ex.timing_decided_ = true;
+    if (t.into->sample(ex.worker, t.one_in)) ex.timed_into_ = t.into.get();
+  }
+  // The exchange's clock: what timed phases are measured with, so tests can fake it.
+  static clock::time_point now(const exchange& ex) noexcept { return ex.clock_->now(); }
+  // Records a call of `ph` by the policy of `slot`, from `started` to now; the exchange is
+  // timed.
+  static void record_time(exchange& ex, std::uint32_t slot, phase ph, phase_mode mode,
+                          clock::time_point started) {
+    ex.timed_into_->record(
+        ex.worker, slot, ph, mode,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(ex.clock_->now() - started));
   }
 
  private:

@@ -102,25 +102,25 @@ class static_chain {
   outcome run_request_head(exchange& ex) const {
     detail::chain_access::ensure_states(ex, layout());
     if (detail::chain_access::request_closed(ex)) return verdict::respond;
-    return run_forward<phase::request_head, 0>(ex, nullptr, {});
+    return run_forward<phase::request_head, 0, false>(ex, nullptr, {});
   }
   /// Runs the request body phase on one piece of the body, first policy to last.
   outcome run_request_body(exchange& ex, body_chunk& chunk) const {
     detail::chain_access::ensure_states(ex, layout());
     if (detail::chain_access::request_closed(ex)) return verdict::respond;
-    return run_forward<phase::request_body, 0>(ex, &chunk, {});
+    return run_forward<phase::request_body, 0, false>(ex, &chunk, {});
   }
   /// Runs the response head phase, last policy to first (see the contract for which run).
   outcome run_response_head(exchange& ex) const {
     detail::chain_access::ensure_states(ex, layout());
     if (detail::chain_access::response_final(ex)) return verdict::continue_;
-    return run_reverse<phase::response_head, sizeof...(Ps)>(ex, nullptr, {});
+    return run_reverse<phase::response_head, sizeof...(Ps), false>(ex, nullptr, {});
   }
   /// Runs the response body phase on one piece of the body, last policy to first.
   outcome run_response_body(exchange& ex, body_chunk& chunk) const {
     detail::chain_access::ensure_states(ex, layout());
     if (detail::chain_access::response_final(ex)) return verdict::continue_;
-    return run_reverse<phase::response_body, sizeof...(Ps)>(ex, &chunk, {});
+    return run_reverse<phase::response_body, sizeof...(Ps), false>(ex, &chunk, {});
   }
   /// Runs the log phase of every policy, first to last; sets `timings.end` if still unset.
   void run_log(exchange& ex) const {
@@ -133,19 +133,29 @@ class static_chain {
   template <class C>
   friend class detail::static_model;
   using placement = detail::placement;
+  using access = detail::chain_access;
 
   // The phases as one element of an enclosing `chain` runs them, at `at`: that chain has
-  // prepared the states and checked the direction is open.
+  // prepared the states and checked the direction is open. Its policies are timed one by
+  // one when the exchange is timed (the chain then passes their slots). Timing is a template
+  // argument, so an untimed exchange pays one branch per phase, not one per policy.
   template <phase Ph>
   outcome run_at(exchange& ex, body_chunk* chunk, placement at) const {
-    if constexpr (Ph == phase::request_head || Ph == phase::request_body)
-      return run_forward<Ph, 0>(ex, chunk, at);
-    else
-      return run_reverse<Ph, sizeof...(Ps)>(ex, chunk, at);
+    const bool timed = at.slots != nullptr && access::timing(ex) != nullptr;
+    if constexpr (Ph == phase::request_head || Ph == phase::request_body) {
+      if (timed) return run_forward<Ph, 0, true>(ex, chunk, at);
+      return run_forward<Ph, 0, false>(ex, chunk, at);
+    } else {
+      if (timed) return run_reverse<Ph, sizeof...(Ps), true>(ex, chunk, at);
+      return run_reverse<Ph, sizeof...(Ps), false>(ex, chunk, at);
+    }
   }
   void log_at(exchange& ex, placement at) const {
     std::exception_ptr first;
-    log_from<0>(ex, first, at);
+    if (at.slots != nullptr && access::timing(ex) != nullptr)
+      log_from<0, true>(ex, first, at);
+    else
+      log_from<0, false>(ex, first, at);
     if (first) std::rethrow_exception(first);
   }
 
@@ -175,7 +185,19 @@ class static_chain {
     return true;
   }
 
-  template <phase Ph, std::size_t I>
+  // The time a timed call starts at; nothing is read when untimed.
+  template <bool Timed>
+  static clock::time_point started([[maybe_unused]] const exchange& ex) noexcept {
+    if constexpr (Timed) return access::now(ex);
+    return {};
+  }
+  template <bool Timed, phase Ph, std::size_t I>
+  static void timed([[maybe_unused]] exchange& ex, [[maybe_unused]] placement at,
+                    [[maybe_unused]] phase_mode mode, [[maybe_unused]] clock::time_point since) {
+    if constexpr (Timed) access::record_time(ex, at.slots[I], Ph, mode, since);
+  }
+
+  template <phase Ph, std::size_t I, bool Timed>
   outcome run_forward(exchange& ex, body_chunk* chunk, placement at) const {
     if constexpr (I == sizeof...(Ps)) {
       return verdict::continue_;
@@ -183,32 +205,36 @@ class static_chain {
       if constexpr (implements<Ph, policy_at<I>>) {
         using R = detail::phase_result_t<Ph, policy_at<I>>;
         const auto& p = std::get<I>(policies_);
+        const clock::time_point since = started<Timed>(ex);
         if constexpr (std::is_same_v<R, verdict>) {
           verdict v = detail::call_phase<Ph>(p, ex, state<I>(ex, at), chunk);
+          timed<Timed, Ph, I>(ex, at, phase_mode::sync, since);
           if (responded<Ph>(ex, v, at.first + I)) return verdict::respond;
         } else {
           outcome o = detail::run_phase<Ph>(p, ex, state<I>(ex, at), chunk);
-          if (!o.ready()) return resume_forward<Ph, I>(ex, chunk, at, std::move(o));
+          if (!o.ready()) return resume_forward<Ph, I, Timed>(ex, chunk, at, std::move(o), since);
+          timed<Timed, Ph, I>(ex, at, phase_mode::sync, since);
           if (responded<Ph>(ex, o.value(), at.first + I)) return verdict::respond;
         }
       }
-      return run_forward<Ph, I + 1>(ex, chunk, at);
+      return run_forward<Ph, I + 1, Timed>(ex, chunk, at);
     }
   }
 
-  template <phase Ph, std::size_t I>
+  template <phase Ph, std::size_t I, bool Timed>
   asio::awaitable<verdict> resume_forward(exchange& ex, body_chunk* chunk, placement at,
-                                          outcome pending) const {
+                                          outcome pending, clock::time_point since) const {
     verdict v = co_await std::move(pending).awaitable();
+    timed<Timed, Ph, I>(ex, at, phase_mode::async, since);
     if (responded<Ph>(ex, v, at.first + I)) co_return verdict::respond;
-    outcome rest = run_forward<Ph, I + 1>(ex, chunk, at);
+    outcome rest = run_forward<Ph, I + 1, Timed>(ex, chunk, at);
     // Not a conditional expression: GCC 12 miscompiles co_await inside `?:`.
     if (rest.ready()) co_return rest.value();
     co_return co_await std::move(rest).awaitable();
   }
 
   // Runs policies Remaining-1 down to 0, skipping those the response does not reach.
-  template <phase Ph, std::size_t Remaining>
+  template <phase Ph, std::size_t Remaining, bool Timed>
   outcome run_reverse(exchange& ex, body_chunk* chunk, placement at) const {
     if constexpr (Remaining == 0) {
       return verdict::continue_;
@@ -218,42 +244,48 @@ class static_chain {
         if (at.first + i < detail::chain_access::response_depth(ex)) {
           using R = detail::phase_result_t<Ph, policy_at<i>>;
           const auto& p = std::get<i>(policies_);
+          const clock::time_point since = started<Timed>(ex);
           if constexpr (std::is_same_v<R, verdict>) {
             verdict v = detail::call_phase<Ph>(p, ex, state<i>(ex, at), chunk);
+            timed<Timed, Ph, i>(ex, at, phase_mode::sync, since);
             if (responded<Ph>(ex, v, at.first + i)) return verdict::respond;
           } else {
             outcome o = detail::run_phase<Ph>(p, ex, state<i>(ex, at), chunk);
-            if (!o.ready()) return resume_reverse<Ph, i>(ex, chunk, at, std::move(o));
+            if (!o.ready()) return resume_reverse<Ph, i, Timed>(ex, chunk, at, std::move(o), since);
+            timed<Timed, Ph, i>(ex, at, phase_mode::sync, since);
             if (responded<Ph>(ex, o.value(), at.first + i)) return verdict::respond;
           }
         }
       }
-      return run_reverse<Ph, i>(ex, chunk, at);
+      return run_reverse<Ph, i, Timed>(ex, chunk, at);
     }
   }
 
-  template <phase Ph, std::size_t I>
+  template <phase Ph, std::size_t I, bool Timed>
   asio::awaitable<verdict> resume_reverse(exchange& ex, body_chunk* chunk, placement at,
-                                          outcome pending) const {
+                                          outcome pending, clock::time_point since) const {
     verdict v = co_await std::move(pending).awaitable();
+    timed<Timed, Ph, I>(ex, at, phase_mode::async, since);
     if (responded<Ph>(ex, v, at.first + I)) co_return verdict::respond;
-    outcome rest = run_reverse<Ph, I>(ex, chunk, at);
+    outcome rest = run_reverse<Ph, I, Timed>(ex, chunk, at);
     // Not a conditional expression: GCC 12 miscompiles co_await inside `?:`.
     if (rest.ready()) co_return rest.value();
     co_return co_await std::move(rest).awaitable();
   }
 
-  template <std::size_t I>
+  template <std::size_t I, bool Timed>
   void log_from(exchange& ex, std::exception_ptr& first, placement at) const {
     if constexpr (I < sizeof...(Ps)) {
       if constexpr (implements<phase::log, policy_at<I>>) {
         try {
+          const clock::time_point since = started<Timed>(ex);
           detail::call_phase<phase::log>(std::get<I>(policies_), ex, state<I>(ex, at), nullptr);
+          timed<Timed, phase::log, I>(ex, at, phase_mode::sync, since);
         } catch (...) {
           if (!first) first = std::current_exception();
         }
       }
-      log_from<I + 1>(ex, first, at);
+      log_from<I + 1, Timed>(ex, first, at);
     }
   }
 

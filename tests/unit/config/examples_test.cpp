@@ -99,3 +99,23 @@ TEST_CASE("config examples: the README's example loads") {
   CHECK(doc.gateway.routes.size() == 1);
   CHECK(doc.gateway.listener_policies == std::vector<std::string>{"ids"});
 }
+
+TEST_CASE("config examples: the README's policy timing example loads and times one in 64") {
+  std::ifstream in{examples.parent_path().parent_path() / "README.md"};
+  REQUIRE(in);
+  const std::string readme{std::istreambuf_iterator<char>{in}, {}};
+  const auto section = readme.find("## Time per policy");
+  REQUIRE(section != std::string::npos);
+  const auto start = readme.find("```yaml\n", section);
+  REQUIRE(start != std::string::npos);
+  const auto end = readme.find("```", start + 8);
+  REQUIRE(end != std::string::npos);
+  gantry::config::load_options options;
+  options.metrics = std::make_shared<gantry::policy::metrics_registry>();
+  auto doc =
+      gantry::config::load_string(readme.substr(start + 8, end - start - 8) +
+                                      "clusters: [{name: c, endpoints: [\"127.0.0.1:1\"]}]\n",
+                                  "README.md", options);
+  REQUIRE(doc.gateway.policies.size() == 2);
+  CHECK(doc.gateway.policies[1].chain.timing().one_in == 64);
+}

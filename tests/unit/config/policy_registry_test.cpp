@@ -255,9 +255,39 @@ routes:
         "configuration passes one in load_options::metrics\n"
         "t.yaml:4:5: policies[1].config: needs a metrics registry: the program loading the "
         "configuration passes one in load_options::metrics");
-  CHECK(problems("policies: [{name: m, type: metrics, config: {shards: 4}}]", options) ==
-        "t.yaml:1:46: policies[0].config.shards: unknown field 'shards'; there are no fields "
+  CHECK(problems("policies: [{name: m, type: metrics-endpoint, config: {shards: 4}}]", options) ==
+        "t.yaml:1:55: policies[0].config.shards: unknown field 'shards'; there are no fields "
         "here");
+  CHECK(problems("policies: [{name: m, type: metrics, config: {shards: 4}}]", options) ==
+        "t.yaml:1:46: policies[0].config.shards: unknown field 'shards'; the fields here are "
+        "policy_time_sampling");
+}
+
+TEST_CASE(
+    "config policy_registry: metrics time the policies, one exchange in policy_time_sampling") {
+  gantry::config::load_options options;
+  options.metrics = std::make_shared<gantry::policy::metrics_registry>();
+  auto doc = load_string(R"(
+policies:
+  - {name: ids, type: request-id}
+  - {name: metrics, type: metrics, config: {policy_time_sampling: 8}}
+  - {name: quiet, type: metrics, config: {policy_time_sampling: 0}}
+  - {name: default, type: metrics}
+listener_policies: [ids, metrics]
+clusters: [{name: c, endpoints: ["127.0.0.1:1"]}]
+)",
+                         "t.yaml", options);
+  CHECK(chain_of(doc, "metrics").timing().one_in == 8);
+  CHECK_FALSE(chain_of(doc, "quiet").timing().on());
+  CHECK(chain_of(doc, "default").timing().one_in == 64);
+
+  CHECK(problems("policies: [{name: m, type: metrics, config: {policy_time_sampling: -1}}]",
+                 options) ==
+        "t.yaml:1:68: policies[0].config.policy_time_sampling: must be from 0 to 4294967295, "
+        "got -1");
+  CHECK(problems("policies: [{name: m, type: metrics, config: {policy_time_sampling: often}}]",
+                 options) ==
+        "t.yaml:1:68: policies[0].config.policy_time_sampling: expected an integer, got 'often'");
 }
 
 TEST_CASE("config policy_registry: access-log writes to a file relative to the configuration") {

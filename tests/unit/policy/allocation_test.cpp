@@ -2,12 +2,16 @@
 // on the thread while a chain runs is counted (not under AddressSanitizer, which owns it).
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
+#include <memory>
 #include <new>
+#include <string>
 
 #include "allocation_counter.hpp"
 #include "gantry/policy/chain.hpp"
 #include "gantry/policy/headers.hpp"
+#include "gantry/policy/policy_timing.hpp"
 #include "gantry/policy/request_id.hpp"
 #include "gantry/policy/static_chain.hpp"
 
@@ -93,4 +97,33 @@ TEST_CASE("policy allocation: a synchronous chain allocates nothing on a warm ex
   const gantry::policy::static_chain<gantry::policy::request_id, gantry::policy::headers, tally>
       fixed{gantry::policy::request_id_config{}, edits, tally{}};
   check_no_allocation(fixed);
+}
+
+TEST_CASE("policy allocation: timing the policies allocates nothing once each is recorded") {
+  if (!counting_allocations) MESSAGE("allocation counting is off under AddressSanitizer");
+  for (const std::uint32_t one_in : {0u, 1u, 64u}) {
+    CAPTURE(one_in);
+    auto timing = std::make_shared<gantry::policy::policy_timing>();
+    gantry::policy::chain dynamic;
+    dynamic.add(gantry::policy::request_id_config{}).add(edits).add(tally{});
+    dynamic.add(gantry::policy::static_chain<tally, gantry::policy::request_id>{
+        tally{}, gantry::policy::request_id_config{}});
+    dynamic.time_policies({.into = timing, .one_in = one_in});
+    exchange ex;
+    // Warm: every policy's series gets recorded (and allocated) once in this shard.
+    for (int i = 0; i < 130; ++i) one_exchange(dynamic, ex);
+    const std::size_t before = thread_allocations();
+    int pending = 0;
+    for (int i = 0; i < 200; ++i) pending += one_exchange(dynamic, ex);
+    CHECK(thread_allocations() - before == 0);
+    CHECK(pending == 0);
+    std::string text;
+    timing->render(text);
+    const std::uint32_t timed = one_in == 0 ? 0 : 330 / one_in;
+    CHECK((timed == 0) ==
+          (text.find("\ngantry_policy_sampled_exchanges_total ") == std::string::npos));
+    if (timed > 0)
+      CHECK(text.find(fmt::format("gantry_policy_sampled_exchanges_total {}\n", timed)) !=
+            std::string::npos);
+  }
 }

@@ -48,11 +48,12 @@ TEST_CASE("metrics_registry: an empty registry renders its families and no sampl
   CHECK(e.samples.empty());
   std::vector<std::string> families;
   for (const auto& f : e.families) families.push_back(f.name + ":" + f.type);
-  CHECK(families == std::vector<std::string>{"gantry_requests_total:counter",
-                                             "gantry_request_duration_seconds:histogram",
-                                             "gantry_upstream_duration_seconds:histogram",
-                                             "gantry_request_bytes_total:counter",
-                                             "gantry_response_bytes_total:counter"});
+  CHECK(families ==
+        std::vector<std::string>{
+            "gantry_requests_total:counter", "gantry_request_duration_seconds:histogram",
+            "gantry_upstream_duration_seconds:histogram", "gantry_request_bytes_total:counter",
+            "gantry_response_bytes_total:counter", "gantry_policy_duration_seconds:histogram",
+            "gantry_policy_sampled_exchanges_total:counter"});
   CHECK_THROWS_AS(metrics_registry{0}, std::invalid_argument);
 }
 
