@@ -207,7 +207,8 @@ asio::awaitable<after> exchange_driver<Downstream>::send_local(bool close) {
     if (!o.ready()) co_await std::move(o).awaitable();
   }
   policy::body_chunk piece{exchange_.local_body(), true};
-  if (chain.has_phase(policy::phase::response_body)) {
+  // Body phases see bodies only: an empty local body is no piece (policy.hpp).
+  if (chain.has_phase(policy::phase::response_body) && !piece.data.empty()) {
     policy::outcome o = chain.run_response_body(exchange_, piece);
     policy::verdict v = o.value();
     if (!o.ready()) v = co_await std::move(o).awaitable();

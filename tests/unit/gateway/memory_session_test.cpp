@@ -156,3 +156,47 @@ TEST_CASE("in memory: a client that fails mid-exchange ends the connection, and 
   REQUIRE(g.log.logged->size() == 1);  // /b was never started
   CHECK((*g.log.logged)[0] == "/a 200 192.0.2.7");
 }
+
+namespace {
+
+// Remembers every response body piece its phase sees, as "data|eos".
+struct body_watcher {
+  std::shared_ptr<std::vector<std::string>> pieces = std::make_shared<std::vector<std::string>>();
+
+  gantry::policy::verdict on_response_body(gantry::policy::exchange&,
+                                           gantry::policy::body_chunk& c) const {
+    pieces->push_back(std::string{c.data} + (c.end_of_stream ? "|eos" : "|"));
+    return gantry::policy::verdict::continue_;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("in memory: a local answer reaches the response body phase only with a body") {
+  body_watcher watcher;
+  asio::io_context io;
+  {
+    gantry::gateway gw{io};
+    gantry::gateway_config config;
+    config.policies = {{.name = "watch", .chain = gantry::policy::chain{}.add(watcher)}};
+    config.listener_policies = {"watch"};
+    config.routes = {direct("/a", "A"), direct("/empty", "")};
+    gw.configure(std::move(config));
+
+    memory_stream conn{io.get_executor()};
+    conn.feed("GET /empty HTTP/1.1\r\nHost: t\r\n\r\nGET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+    conn.feed_end();
+    gw.serve(conn);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (conn.is_open() && std::chrono::steady_clock::now() < deadline) io.run_one_for(1s);
+    const std::string out{conn.written()};
+    INFO(out);
+    CHECK(count(out, "HTTP/1.1 200 OK\r\n") == 2);
+    CHECK(out.find("Content-Length: 0\r\n") != std::string::npos);
+    gw.stop();
+    io.run_for(5s);
+  }
+  // The empty body is no piece; the other is one last piece.
+  REQUIRE(watcher.pieces->size() == 1);
+  CHECK((*watcher.pieces)[0] == "A|eos");
+}
