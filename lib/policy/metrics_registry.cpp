@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "single_writer_histogram.hpp"
 #include "text_escape.hpp"
 
 namespace gantry::policy {
@@ -21,14 +22,6 @@ constexpr std::size_t bucket_count = metrics_registry::bucket_bounds.size() + 1;
 constexpr std::array<std::string_view, bucket_count> bucket_labels = {
     "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"};
 
-// The bounds in nanoseconds, so that observing compares integers.
-constexpr auto bucket_bounds_ns = [] {
-  std::array<std::int64_t, metrics_registry::bucket_bounds.size()> ns{};
-  for (std::size_t i = 0; i < ns.size(); ++i)
-    ns[i] = static_cast<std::int64_t>(metrics_registry::bucket_bounds[i] * 1e9 + 0.5);
-  return ns;
-}();
-
 // Index 0 is "other": no response, or a status outside 100 to 599.
 constexpr std::size_t class_count = 6;
 constexpr std::array<std::string_view, class_count> class_labels = {"other", "1xx", "2xx",
@@ -38,28 +31,9 @@ constexpr std::size_t class_of(std::uint16_t status) noexcept {
   return status >= 100 && status <= 599 ? status / 100 : 0;
 }
 
-// Adds to a counter that only one thread writes: a plain load and store, no locked
-// instruction, still a whole value for a concurrent reader.
-inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by) noexcept {
-  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
-
-inline std::uint64_t read(const std::atomic<std::uint64_t>& counter) noexcept {
-  return counter.load(std::memory_order_relaxed);
-}
-
-struct histogram {
-  std::array<std::atomic<std::uint64_t>, bucket_count> buckets{};  // not cumulative
-  std::atomic<std::uint64_t> sum_ns{0};
-
-  void observe(std::chrono::nanoseconds d) noexcept {
-    const std::int64_t ns = std::max<std::int64_t>(d.count(), 0);
-    std::size_t i = 0;
-    while (i < bucket_bounds_ns.size() && ns > bucket_bounds_ns[i]) ++i;
-    bump(buckets[i], 1);
-    bump(sum_ns, static_cast<std::uint64_t>(ns));
-  }
-};
+using histogram = detail::single_writer_histogram<metrics_registry::bucket_bounds>;
+using detail::bump;
+using detail::read;
 
 // A histogram's merged totals.
 struct histogram_totals {

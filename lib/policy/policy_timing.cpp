@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "single_writer_histogram.hpp"
 #include "text_escape.hpp"
 
 namespace gantry::policy {
@@ -18,34 +19,9 @@ constexpr std::size_t page_size = 64;
 constexpr std::size_t page_count = policy_timing::max_policies / page_size;
 static_assert(page_count * page_size == policy_timing::max_policies);
 
-constexpr auto bucket_bounds_ns = [] {
-  std::array<std::int64_t, policy_timing::bucket_bounds.size()> ns{};
-  for (std::size_t i = 0; i < ns.size(); ++i)
-    ns[i] = static_cast<std::int64_t>(policy_timing::bucket_bounds[i] * 1e9 + 0.5);
-  return ns;
-}();
-
-// Adds to a counter that only one thread writes: no locked instruction, still a whole value
-// for a concurrent reader.
-inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by) noexcept {
-  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
-
-inline std::uint64_t read(const std::atomic<std::uint64_t>& counter) noexcept {
-  return counter.load(std::memory_order_relaxed);
-}
-
-struct histogram {
-  std::array<std::atomic<std::uint64_t>, bucket_count> buckets{};  // not cumulative
-  std::atomic<std::uint64_t> sum_ns{0};
-
-  void observe(std::chrono::nanoseconds d) noexcept {
-    const std::int64_t ns = std::max<std::int64_t>(d.count(), 0);
-    const auto at = std::lower_bound(bucket_bounds_ns.begin(), bucket_bounds_ns.end(), ns);
-    bump(buckets[static_cast<std::size_t>(at - bucket_bounds_ns.begin())], 1);
-    bump(sum_ns, static_cast<std::uint64_t>(ns));
-  }
-};
+using histogram = detail::single_writer_histogram<policy_timing::bucket_bounds>;
+using detail::bump;
+using detail::read;
 
 // Every histogram of one policy in one shard.
 struct policy_series {
