@@ -34,20 +34,23 @@ struct pump_result {
 // `run_phase(body_chunk&)` runs the body phase and returns its `policy::outcome`; with
 // `with_phase` false it is never called. `started` becomes true with the first body piece.
 //
-// The phase sees every piece as it arrives and, once the body ended, one more empty piece
-// marked `end_of_stream` (a codec learns that a body ended only after its last piece).
-// A body that had no piece at all reaches the phase not at all.
+// The phase sees every piece as it arrives, the last one marked `end_of_stream`. When the
+// source learns that the body ended only after its last piece (a chunked body's last chunk),
+// that mark comes on one more, empty piece. A body that had no piece at all reaches the
+// phase not at all.
 template <class Source, class Sink, class RunPhase>
 asio::awaitable<pump_result> pump_body(Source& from, Sink& to, bool with_phase, RunPhase run_phase,
                                        bool& started) {
+  bool ended_in_phase = false;  // the phase saw `end_of_stream` on a piece with data
   for (;;) {
     const body_step step = from.next_piece();
     switch (step.what) {
       case body_step::kind::piece: {
         started = true;
+        ended_in_phase = step.last;
         std::string_view piece = step.data;
         if (with_phase) {
-          policy::body_chunk c{piece, false};
+          policy::body_chunk c{piece, step.last};
           policy::outcome o = run_phase(c);
           policy::verdict v = o.value();
           if (!o.ready()) v = co_await std::move(o).awaitable();
@@ -61,7 +64,7 @@ asio::awaitable<pump_result> pump_body(Source& from, Sink& to, bool with_phase, 
         break;
       }
       case body_step::kind::end: {
-        if (with_phase && started) {
+        if (with_phase && started && !ended_in_phase) {
           policy::body_chunk c{{}, true};
           policy::outcome o = run_phase(c);
           policy::verdict v = o.value();

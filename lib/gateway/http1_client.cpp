@@ -46,10 +46,10 @@ void http1_client::ensure_buffer() {
   if (!in_.has_storage()) in_ = io_buffer{owner_.take_buffer(), owner_.options().buffer_size};
 }
 
-bool http1_client::use_idle(std::uint32_t slot) {
+bool http1_client::use_idle(const target& to) {
   ensure_buffer();
   const auto now = clock::now();
-  conn_ = upstream::lease{owner_.pool(), owner_.pool().take_idle(slot, now)};
+  conn_ = upstream::lease{owner_.pool(), owner_.pool().take_idle(to.slot, now)};
   if (!conn_) return false;
   if (now - conn_->idle_since >= peek_after && !conn_->stream.reusable()) {
     release(false);
@@ -59,14 +59,14 @@ bool http1_client::use_idle(std::uint32_t slot) {
   return true;
 }
 
-void http1_client::open(std::uint32_t slot) {
+void http1_client::open(const target& to) {
   ensure_buffer();
-  conn_ = upstream::lease{owner_.pool(), owner_.pool().make_connection(slot)};
+  conn_ = upstream::lease{owner_.pool(), owner_.pool().make_connection(to.slot)};
 }
 
-asio::awaitable<std::error_code> http1_client::connect(const asio::ip::tcp::endpoint& address) {
+asio::awaitable<std::error_code> http1_client::connect(const target& to) {
   arm(options_.connect_timeout);
-  auto [ec] = co_await conn_->stream.async_connect(address, core::use_tuple);
+  auto [ec] = co_await conn_->stream.async_connect(*to.address, core::use_tuple);
   deadline_ = clock::time_point::max();
   if (timed_out_) co_return proxy_errc::upstream_timed_out;
   if (!ec) conn_->stream.connected(ec);
@@ -103,8 +103,9 @@ void http1_client::close() noexcept {
 
 bool http1_client::prepare_head(http::request& req, const http::body_framing& framing,
                                 http::proxy_credentials credentials,
-                                const policy::downstream_facts& downstream, std::string_view host,
-                                std::string_view rewrite) {
+                                const policy::downstream_facts& downstream, const target& to) {
+  const std::string_view host = to.name;
+  const std::string_view rewrite = to.host_rewrite;
   http::headers& fields = req.fields;
   // A coding list such as "gzip, chunked" is forwarded whole: the body is re-chunked, the
   // codings under the chunking pass through untouched.
@@ -168,7 +169,7 @@ void http1_client::queue_head(const http::request& req) {
   interim_ = false;
 }
 
-http1_client::head_step http1_client::next_head(http::proxy_credentials credentials) {
+head_step http1_client::next_head(http::proxy_credentials credentials) {
   const auto step = parser_.parse(in_.readable());
   in_.consume(step.consumed);
   if (step.event == http::parse_event::need_more) return head_step::need_more;
@@ -205,7 +206,7 @@ body_step http1_client::next_piece() {
   in_.consume(step.consumed);
   switch (step.event) {
     case http::parse_event::body:
-      return {body_step::kind::piece, parser_.body()};
+      return {body_step::kind::piece, parser_.body(), {}, parser_.body_complete()};
     case http::parse_event::message_end:
       return {body_step::kind::end};
     case http::parse_event::need_more:

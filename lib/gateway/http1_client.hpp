@@ -42,11 +42,20 @@ class http1_client {
   http1_client(const http1_client&) = delete;
   http1_client& operator=(const http1_client&) = delete;
 
-  // The connection. `use_idle` lends a pooled connection for the endpoint in `slot` when one
+  // Where an exchange goes: the endpoint's pool slot and address, its name (the Host of a
+  // request that has none) and the route's Host rewrite, if any.
+  struct target {
+    std::uint32_t slot = 0;
+    const asio::ip::tcp::endpoint* address = nullptr;
+    std::string_view name{};
+    std::string_view host_rewrite{};
+  };
+
+  // The connection. `use_idle` lends a pooled connection for the target's endpoint when one
   // is there and still usable; otherwise `open` makes a new one, and `connect` connects it.
-  bool use_idle(std::uint32_t slot);
-  void open(std::uint32_t slot);
-  asio::awaitable<std::error_code> connect(const asio::ip::tcp::endpoint& address);
+  bool use_idle(const target& to);
+  void open(const target& to);
+  asio::awaitable<std::error_code> connect(const target& to);
   bool lent() const noexcept { return static_cast<bool>(conn_); }
   // Returns the connection to the pool when `reusable`, closes it otherwise.
   void release(bool reusable) noexcept;
@@ -58,11 +67,11 @@ class http1_client {
 
   // The request head, with the fields this hop writes: hop-by-hop fields gone, the framing
   // fields rebuilt from `framing` (how the body will be sent), X-Forwarded-For, -Proto and
-  // -Host from `downstream`, Via, and `host` as Host when the request has none or `rewrite`
-  // is set. False when the head cannot be forwarded.
+  // -Host from `downstream`, Via, and the target's name as Host when the request has none
+  // (its Host rewrite when it has one). False when the head cannot be forwarded.
   bool prepare_head(http::request& req, const http::body_framing& framing,
                     http::proxy_credentials credentials, const policy::downstream_facts& downstream,
-                    std::string_view host, std::string_view rewrite);
+                    const target& to);
   // Queues the head as `prepare_head` left it (again, for a second try), and readies the
   // response parser for the answer to `req`.
   void queue_head(const http::request& req);
@@ -84,14 +93,7 @@ class http1_client {
     return upstream_error(timed_out_ ? timed_out() : ec);
   }
 
-  // The response head, after any interim responses.
-  enum class head_step : std::uint8_t {
-    final,      // `response()` is the response's head
-    interim,    // `response()` is a 1xx head to pass on (`prepare_interim` said so)
-    skipped,    // a 1xx head not to pass on
-    need_more,  // read more
-    failed,     // malformed, oversized, or a switch of protocols never asked for
-  };
+  // The response head, after any interim responses; `response()` is the head read.
   head_step next_head(http::proxy_credentials credentials);
   http::response& response() noexcept { return parser_.response(); }
   // The final head's framing, once `take_response` prepared it.

@@ -245,7 +245,7 @@ body_step http1_server<Stream>::next_piece() {
   request_bytes_ += step.consumed;
   switch (step.event) {
     case http::parse_event::body:
-      return {body_step::kind::piece, parser_.body()};
+      return {body_step::kind::piece, parser_.body(), {}, parser_.body_complete()};
     case http::parse_event::message_end:
       request_complete_ = true;
       return {body_step::kind::end};

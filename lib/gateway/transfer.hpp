@@ -36,6 +36,16 @@ struct body_step {
   kind what;
   std::string_view data{};
   std::error_code error{};
+  bool last = false;  // a piece that ends the body: no data follows, `end` comes next
+};
+
+// How far reading an upstream's response head got.
+enum class head_step : std::uint8_t {
+  final,      // the response's head is read
+  interim,    // an interim (1xx) head to pass on is read
+  skipped,    // an interim head not to pass on was read
+  need_more,  // read more
+  failed,     // malformed, oversized, or a switch of protocols never asked for
 };
 
 inline std::error_code timed_out() noexcept { return std::make_error_code(std::errc::timed_out); }

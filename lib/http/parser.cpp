@@ -2,9 +2,9 @@
 // `parser::parse` can hand one event at a time to its caller.
 #include "gantry/http/parser.hpp"
 
+#include <llhttp.h>
 #include <algorithm>
 #include <cstring>
-#include <llhttp.h>
 
 #include "gantry/core/ascii.hpp"
 #include "gantry/http/error.hpp"
@@ -785,6 +785,9 @@ const http::response& parser::response() const noexcept { return impl_->response
 http::response& parser::response() noexcept { return impl_->response; }
 const headers& parser::trailers() const noexcept { return impl_->trailers; }
 std::string_view parser::body() const noexcept { return impl_->body; }
+bool parser::body_complete() const noexcept {
+  return !impl_->chunked && impl_->content_length && impl_->body_bytes == *impl_->content_length;
+}
 
 std::error_code parser::error() const noexcept {
   return impl_->failed ? make_error_code(impl_->failure) : std::error_code{};

@@ -107,6 +107,10 @@ class parser {
   const headers& trailers() const noexcept;
   /// The body piece of the last `body` event.
   std::string_view body() const noexcept;
+  /// True when the `body` events so far hold the whole body, known before `message_end`:
+  /// a Content-Length body that got all its bytes. (A chunked body's end is known only from
+  /// its last chunk, which comes after its data.)
+  bool body_complete() const noexcept;
   /// Why parsing failed, after an `error` event.
   std::error_code error() const noexcept;
 

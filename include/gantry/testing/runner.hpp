@@ -1,8 +1,8 @@
 #pragma once
 /// @file
-/// Runs a policy chain against an exchange, with no sockets: the test kit's "gateway".
+/// Runs a policy chain against an exchange on the gateway's exchange flow, with no sockets.
 
-#include <asio/io_context.hpp>
+#include <concepts>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -14,9 +14,9 @@
 #include "gantry/http/request.hpp"
 #include "gantry/http/response.hpp"
 #include "gantry/http/status.hpp"
-#include "gantry/policy/body_chunk.hpp"
+#include "gantry/policy/chain.hpp"
 #include "gantry/policy/exchange.hpp"
-#include "gantry/policy/outcome.hpp"
+#include "gantry/policy/policy.hpp"
 #include "gantry/policy/verdict.hpp"
 #include "gantry/testing/exchange_builder.hpp"
 #include "gantry/testing/run_awaitable.hpp"
@@ -58,69 +58,33 @@ struct run_result {
   bool local = false;
 };
 
-/// The test kit's stand-in for the gateway's proxy flow: runs every phase of `chain` on `ex`,
-/// in the order the gateway does, with `reply` as the upstream and `request_body` as the
-/// request's body pieces, and runs any suspended phase to completion on a private
-/// io_context. No sockets, no threads: a chain of synchronous policies runs in microseconds.
+/// Runs `chain` on `ex` as the gateway's exchange flow does, over in-memory ports: the
+/// client sends `request_body` piece by piece, the upstream answers with `reply`, and any
+/// suspended phase runs to completion on a private io_context. No sockets, no threads: a
+/// chain of synchronous policies runs in microseconds.
 ///
-/// The order: request head; request body piece by piece (unless answered); then, when
-/// nothing answered, "the upstream" (`reply` becomes the response head); response head;
-/// response body piece by piece (a local response's body as one last piece); log.
-/// A response body phase that answers replaces the whole response (the runner has not "sent"
-/// anything yet). Run each exchange once.
+/// Everything the gateway does between the two codecs happens: the request head phase;
+/// the request body piece by piece (the last piece marked `end_of_stream`) unless a policy
+/// answered; then the upstream's response (`reply`) through the response head and body
+/// phases, or the local response's body as one piece; the 500 that replaces a head a
+/// policy made unwritable, or a policy's exception; and the log phase. Phases no policy of
+/// the chain implements are not run (their verdict stays empty), as in the gateway. The
+/// peers are fast and take everything at once, so nothing has reached the client when a
+/// response body phase answers: its local response replaces the whole response. What the
+/// codecs add on the wire (X-Forwarded-*, Via, framing) is not there. Run each exchange once.
+run_result run(const policy::chain& chain, policy::exchange& ex,
+               std::span<const std::string> request_body = {}, const upstream_reply& reply = {});
+
+/// Runs any other chain (a `static_chain`, which then runs as one element of a chain, on a
+/// copy of its policies).
 template <class Chain>
-run_result run(const Chain& chain, policy::exchange& ex,
-               std::span<const std::string> request_body = {}, const upstream_reply& reply = {}) {
-  run_result r;
-  asio::io_context io;
-  auto settle = [&](policy::outcome o) {
-    if (o.ready()) return o.value();
-    ++r.suspensions;
-    return run_awaitable(io, std::move(o).awaitable());
-  };
-  using policy::verdict;
-
-  r.request_head = settle(chain.run_request_head(ex));
-  bool answered = *r.request_head == verdict::respond;
-  for (std::size_t i = 0; !answered && i < request_body.size(); ++i) {
-    policy::body_chunk piece{request_body[i], i + 1 == request_body.size()};
-    r.request_body = settle(chain.run_request_body(ex, piece));
-    answered = *r.request_body == verdict::respond;
-    if (!answered) r.upstream_body.append(piece.data);
-  }
-
-  if (!answered) {
-    r.forwarded = true;
-    r.upstream_request = ex.request;
-    ex.response.clear();
-    ex.response.status = reply.status;
-    for (const auto& [name, value] : reply.headers) ex.response.fields.add(name, value);
-    ex.accept_upstream_response();
-  }
-
-  r.response_head = settle(chain.run_response_head(ex));
-  if (ex.has_local_response()) {
-    if (!ex.local_body().empty() && *r.response_head != verdict::respond) {
-      std::string body{ex.local_body()};
-      policy::body_chunk piece{body, true};
-      r.response_body = settle(chain.run_response_body(ex, piece));
-      if (*r.response_body != verdict::respond) r.body.assign(piece.data);
-    }
-  } else {
-    for (std::size_t i = 0; i < reply.body.size(); ++i) {
-      policy::body_chunk piece{reply.body[i], i + 1 == reply.body.size()};
-      r.response_body = settle(chain.run_response_body(ex, piece));
-      if (*r.response_body == verdict::respond) break;
-      r.body.append(piece.data);
-    }
-  }
-  // A response phase that answered replaced the response, body included.
-  if ((r.response_head == verdict::respond) || (r.response_body == verdict::respond))
-    r.body.assign(ex.local_body());
-
-  chain.run_log(ex);
-  r.response = ex.response;
-  r.local = ex.has_local_response();
+requires(!std::same_as<Chain, policy::chain>) run_result
+    run(const Chain& chain, policy::exchange& ex, std::span<const std::string> request_body = {},
+        const upstream_reply& reply = {}) {
+  const policy::chain copy{chain};
+  run_result r = run(copy, ex, request_body, reply);
+  // The policies' states in `ex` are laid out by `copy`, which ends here.
+  policy::detail::chain_access::states(ex).clear();
   return r;
 }
 

@@ -29,10 +29,10 @@ struct scripted_source {
   bool done = false;
   gantry::http::headers trailer_fields;
 
-  void piece(std::string bytes) {
+  void piece(std::string bytes, bool last = false) {
     owned.reserve(16);  // pieces view these strings: they must not move
     owned.push_back(std::move(bytes));
-    script.push_back({kind::piece, owned.back()});
+    script.push_back({kind::piece, owned.back(), {}, last});
   }
   void step(kind k, std::error_code ec = {}) { script.push_back({k, {}, ec}); }
 
@@ -169,6 +169,7 @@ TEST_CASE("body pump: failures of the source, of a read and of a write end it wi
 }
 
 TEST_CASE("body pump: the body phase sees each piece, then an empty last one, and can answer") {
+  // (Unless the source marks its last piece: see the next case.)
   using gantry::policy::body_chunk;
   using gantry::policy::verdict;
   std::vector<std::string> seen;
@@ -225,4 +226,29 @@ TEST_CASE("body pump: the body phase sees each piece, then an empty last one, an
     CHECK_FALSE(started);
     CHECK(from.done);
   }
+}
+
+TEST_CASE("body pump: a piece the source marks last reaches the phase as the end, with no other") {
+  using gantry::policy::body_chunk;
+  std::vector<std::string> seen;
+  auto phase = [&](body_chunk& c) -> gantry::policy::outcome {
+    seen.push_back(std::string{c.data} + (c.end_of_stream ? "|eos" : "|"));
+    if (c.end_of_stream) c.data = "cd!";  // a last piece may still grow
+    return gantry::policy::verdict::continue_;
+  };
+  scripted_source from;
+  from.piece("ab");
+  from.piece("cd", true);
+  from.step(kind::end);
+  recording_sink to;
+  to.writer.begin(true);
+  bool started = false;
+  asio::io_context io;
+  const auto r =
+      gantry::testing::run_awaitable(io, gantry::detail::pump_body(from, to, true, phase, started));
+  CHECK_FALSE(r.answered);
+  CHECK(seen == std::vector<std::string>{"ab|", "cd|eos"});
+  REQUIRE(to.writes.size() == 1);
+  CHECK(to.writes[0] == "2\r\nab\r\n3\r\ncd!\r\n0\r\n\r\n");
+  CHECK(from.done);
 }

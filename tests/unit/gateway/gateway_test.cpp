@@ -42,9 +42,8 @@ struct counting_upstream {
   int requests = 0;
 
   explicit counting_upstream(asio::io_context& io)
-      : acceptor{gantry::net::make_listener(io.get_executor(),
-                                            {asio::ip::make_address("127.0.0.1"), 0},
-                                            {.reuse_port = false})} {
+      : acceptor{gantry::net::make_listener(
+            io.get_executor(), {asio::ip::make_address("127.0.0.1"), 0}, {.reuse_port = false})} {
     asio::co_spawn(io, accept_loop(), asio::detached);
   }
 
@@ -190,7 +189,10 @@ TEST_CASE("a warm gateway allocates nothing per proxied request") {
 
   asio::post(io, [&] { gw.stop(); });
   gateway_thread.join();
-  asio::post(upstream_io, [&] { upstream.acceptor.close(); upstream_io.stop(); });
+  asio::post(upstream_io, [&] {
+    upstream.acceptor.close();
+    upstream_io.stop();
+  });
   upstream_thread.join();
   CHECK(upstream.requests == 550);
   CHECK(upstream.connections == 1);
@@ -215,7 +217,10 @@ TEST_CASE("a gateway with workers of its own serves on every worker and stops cl
   socket.connect(bound, ec);
   CHECK(ec);  // no worker listens any more
 
-  asio::post(upstream_io, [&] { upstream.acceptor.close(); upstream_io.stop(); });
+  asio::post(upstream_io, [&] {
+    upstream.acceptor.close();
+    upstream_io.stop();
+  });
   upstream_thread.join();
   CHECK(upstream.requests == 16);
 }
@@ -509,12 +514,12 @@ TEST_CASE("config() may be read on one thread while another reloads the running 
 
   constexpr int reloads = 60;
   std::atomic<bool> done{false};
-  int reads = 0;
+  std::atomic<int> reads{0};
   int torn = 0;
   std::thread reader{[&] {
     while (!done.load(std::memory_order_acquire)) {
       const gantry::gateway_config seen = gw.config();
-      ++reads;
+      reads.fetch_add(1, std::memory_order_release);
       // One whole configuration: every route of one reload, and no other.
       const std::string& first = seen.routes.front().name;
       const std::string k = first.substr(0, first.find('-'));
@@ -523,6 +528,8 @@ TEST_CASE("config() may be read on one thread while another reloads the running 
         if (!r.name.starts_with(k + "-")) ++torn;
     }
   }};
+  // The reloads start once the reader reads, so the two overlap however threads are scheduled.
+  while (reads.load(std::memory_order_acquire) == 0) std::this_thread::yield();
   for (int k = 1; k <= reloads; ++k) {
     gw.reload(numbered_config(upstream.address(), k));
     if (k % 20 == 0) CHECK(get_many(bound, 1) == "ok|");  // still serving
@@ -530,7 +537,7 @@ TEST_CASE("config() may be read on one thread while another reloads the running 
   done.store(true, std::memory_order_release);
   reader.join();
 
-  CHECK(reads > 0);
+  CHECK(reads.load() > 0);
   CHECK(torn == 0);
   CHECK(gw.generation() == 1 + reloads);
   const gantry::gateway_config last = gw.config();
@@ -646,7 +653,8 @@ TEST_CASE("a route picks its upstream in code, per request") {
   std::thread client{[&] {
     for (std::string_view tenant : {"alpha", "beta", "beta", "gamma", "delta"})
       answers.push_back(exchange_raw(
-          bound, "GET /t/" + std::string{tenant} + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+          bound,
+          "GET /t/" + std::string{tenant} + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
     asio::post(io, [&] {
       gw.stop();
       a.acceptor.close();
@@ -674,18 +682,20 @@ TEST_CASE("a route that picks its upstream needs a function to pick with") {
   gw.route({.name = "empty",
             .match = {.path = gantry::route::path_prefix{"/"}},
             .action = gantry::route::pick_upstream{}});
-  CHECK_THROWS_WITH_AS(gw.listen("127.0.0.1:0"), doctest::Contains("pick_upstream action has no function"),
+  CHECK_THROWS_WITH_AS(gw.listen("127.0.0.1:0"),
+                       doctest::Contains("pick_upstream action has no function"),
                        std::invalid_argument);
 }
 
 namespace {
 
-// Answers 403 from the response body phase: on the first piece, or on the closing one.
+// Answers 403 from the response body phase: on the first piece with data, or on the closing
+// one (the same piece when a body comes whole with its length).
 struct censor {
   bool at_end = false;
   gantry::policy::verdict on_response_body(gantry::policy::exchange& ex,
                                            gantry::policy::body_chunk& c) const {
-    if (c.end_of_stream != at_end) return gantry::policy::verdict::continue_;
+    if (at_end ? !c.end_of_stream : c.data.empty()) return gantry::policy::verdict::continue_;
     return ex.respond(gantry::http::status::forbidden, "censored\n", "text/plain");
   }
 };
@@ -710,4 +720,52 @@ TEST_CASE("a response body phase that answers before anything reached the client
   CHECK(received.find("Content-Length: 9\r\n") != std::string::npos);
   CHECK(received.find("Connection: close\r\n") != std::string::npos);
   CHECK(received.find("HTTP/1.1 200") == std::string::npos);
+}
+
+namespace {
+
+// Keeps every body piece both body phases see, as "data|" or "data|eos".
+struct piece_log {
+  std::shared_ptr<std::vector<std::string>> request = std::make_shared<std::vector<std::string>>();
+  std::shared_ptr<std::vector<std::string>> response = std::make_shared<std::vector<std::string>>();
+  static std::string text(const gantry::policy::body_chunk& c) {
+    return std::string{c.data} + (c.end_of_stream ? "|eos" : "|");
+  }
+  gantry::policy::verdict on_request_body(gantry::policy::exchange&,
+                                          gantry::policy::body_chunk& c) const {
+    request->push_back(text(c));
+    return gantry::policy::verdict::continue_;
+  }
+  gantry::policy::verdict on_response_body(gantry::policy::exchange&,
+                                           gantry::policy::body_chunk& c) const {
+    response->push_back(text(c));
+    return gantry::policy::verdict::continue_;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("body phases: a body with a length ends on its last piece, a chunked one after it") {
+  piece_log seen;
+  bool chunked = false;
+  SUBCASE("Content-Length") { chunked = false; }
+  SUBCASE("chunked") { chunked = true; }
+  CAPTURE(chunked);
+  const std::string request = chunked ? "POST /api/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                        "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                                      : "POST /api/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                        "Content-Length: 5\r\n\r\nhello";
+  auto [received, upstream_requests] = serve_one(request, [&](gantry::gateway& gw) {
+    gw.policy("seen", gantry::policy::chain{}.add(seen));
+    gw.use("seen");
+  });
+  INFO(received);
+  CHECK(upstream_requests == 1);
+  CHECK(received.starts_with("HTTP/1.1 200 OK\r\n"));
+  if (chunked)
+    CHECK(*seen.request == std::vector<std::string>{"hello|", "|eos"});
+  else
+    CHECK(*seen.request == std::vector<std::string>{"hello|eos"});
+  // The upstream answers "ok" with its length: one piece, the last.
+  CHECK(*seen.response == std::vector<std::string>{"ok|eos"});
 }

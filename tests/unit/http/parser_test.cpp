@@ -118,6 +118,7 @@ TEST_CASE("parser: the head, body and end events through the API") {
   // A body piece is a view into the caller's input, not a copy.
   CHECK(p.body().data() == input.data() + 38);
   CHECK(p.body() == "hello");
+  CHECK(p.body_complete());  // all of Content-Length: the end is known before it is parsed
   in.remove_prefix(r.consumed);
 
   r = p.parse(in);
@@ -349,6 +350,7 @@ TEST_CASE("parser: close-delimited response bodies end at finish()") {
     r = p.parse(in);
     CHECK(r.event == parse_event::body);
     CHECK(p.body() == "abc");
+    CHECK_FALSE(p.body_complete());  // a body until the close ends only with the close
     r = p.parse(in.substr(r.consumed));
     CHECK(r.event == parse_event::need_more);
     r = p.finish();
@@ -1002,10 +1004,9 @@ TEST_CASE("parser: malformed messages are bad_message (400)") {
   for (std::string_view input : requests) check_rejected(input, errc::bad_message);
 
   const std::string_view bad_chunks[] = {
-      "zz\r\nhello\r\n0\r\n\r\n",     "5 \r\nhello\r\n0\r\n\r\n", "-5\r\nhello\r\n0\r\n\r\n",
-      "\r\nhello\r\n0\r\n\r\n",       "fffffffffffffffff\r\n",    "5\nhello\r\n0\r\n\r\n",
-      "5;\x01\r\nhello\r\n0\r\n\r\n",
-      "0\r\nX-Trailer : v\r\n\r\n",   "0\r\nX-Trailer\t: v\r\n\r\n",
+      "zz\r\nhello\r\n0\r\n\r\n",     "5 \r\nhello\r\n0\r\n\r\n",   "-5\r\nhello\r\n0\r\n\r\n",
+      "\r\nhello\r\n0\r\n\r\n",       "fffffffffffffffff\r\n",      "5\nhello\r\n0\r\n\r\n",
+      "5;\x01\r\nhello\r\n0\r\n\r\n", "0\r\nX-Trailer : v\r\n\r\n", "0\r\nX-Trailer\t: v\r\n\r\n",
   };
   for (std::string_view chunk : bad_chunks) {
     CAPTURE(chunk);
@@ -1037,8 +1038,10 @@ TEST_CASE("parser: a method that is a token but not one Gantry knows is unknown_
     // BREW leaves the list at its second byte, GETX after a whole method, get at once
     // (methods are case-sensitive), and one of 64 bytes after the scan's bound.
     const std::string_view words[] = {
-        "BREW", "GETX", "PROPFINDER", "get", "X", "B!#$%&'*+-.^_`|~9", "PUTX-1",
-        "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"};
+        "BREW",       "GETX",
+        "PROPFINDER", "get",
+        "X",          "B!#$%&'*+-.^_`|~9",
+        "PUTX-1",     "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"};
     for (std::string_view word : words) {
       check_rejected(std::string{word} + " / HTTP/1.1\r\nHost: a\r\n\r\n", errc::unknown_method);
     }
@@ -1046,7 +1049,7 @@ TEST_CASE("parser: a method that is a token but not one Gantry knows is unknown_
     check_rejected(std::string(70, 'Q') + "@ / HTTP/1.1\r\n\r\n", errc::unknown_method);
   }
   SUBCASE("a first word with a non-token byte is malformed (400)") {
-    const std::string_view words[] = {"BR@W",  "GET\x01", "BREW(", "G\"T",
+    const std::string_view words[] = {"BR@W",  "GET\x01", "BREW(",  "G\"T",
                                       "PO ST", "\x7fGET", "GE\xffT"};
     for (std::string_view word : words) {
       check_rejected(std::string{word} + " / HTTP/1.1\r\nHost: a\r\n\r\n", errc::bad_message);
@@ -1057,10 +1060,10 @@ TEST_CASE("parser: a method that is a token but not one Gantry knows is unknown_
   }
   SUBCASE("an unknown method in a malformed request line is malformed (400)") {
     const std::string_view lines[] = {
-        "HELLO THERE\r\n",        "BREW / FTP/1.1\r\n",  "BREW /a b HTTP/1.1\r\n",
-        "BREW  / HTTP/1.1\r\n",   "BREW /\x7f HTTP/1.1\r\n", "BREW /caf\xc3\xa9 HTTP/1.1\r\n",
-        "BREW / HTTP/1.1\n",       "BREW / HTTP/1.x\r\n", "BREW / HTTP/11\r\n",
-        "BREW / HTTP/1.1 \r\n",   "BREW / http/1.1\r\n", "BREW / HTTP/1.1\rX",
+        "HELLO THERE\r\n",      "BREW / FTP/1.1\r\n",      "BREW /a b HTTP/1.1\r\n",
+        "BREW  / HTTP/1.1\r\n", "BREW /\x7f HTTP/1.1\r\n", "BREW /caf\xc3\xa9 HTTP/1.1\r\n",
+        "BREW / HTTP/1.1\n",    "BREW / HTTP/1.x\r\n",     "BREW / HTTP/11\r\n",
+        "BREW / HTTP/1.1 \r\n", "BREW / http/1.1\r\n",     "BREW / HTTP/1.1\rX",
     };
     for (std::string_view line : lines)
       check_rejected(std::string{line} + "\r\n", errc::bad_message);
@@ -1069,8 +1072,7 @@ TEST_CASE("parser: a method that is a token but not one Gantry knows is unknown_
     parser_limits limits;
     limits.max_target_length = 10;
     check_rejected("BREW /123456789 HTTP/1.1\r\n\r\n", errc::unknown_method, with_limits(limits));
-    check_rejected("BREW /1234567890 HTTP/1.1\r\n\r\n", errc::target_too_long,
-                   with_limits(limits));
+    check_rejected("BREW /1234567890 HTTP/1.1\r\n\r\n", errc::target_too_long, with_limits(limits));
   }
   SUBCASE("a connection that ends inside the word ends in the middle of a message") {
     parser p{parser_mode::request};
@@ -1229,8 +1231,8 @@ TEST_CASE("parser: field values") {
       check_rejected(input, errc::bad_message);
   }
   SUBCASE("obs-fold in a request's trailer section is bad_message too") {
-    for (std::string_view trailers : {"X-T: a\r\n b\r\n\r\n", "X-T: a\r\n\tb\r\n\r\n",
-                                      "X-T: a\r\n \r\n\r\n"}) {
+    for (std::string_view trailers :
+         {"X-T: a\r\n b\r\n\r\n", "X-T: a\r\n\tb\r\n\r\n", "X-T: a\r\n \r\n\r\n"}) {
       CAPTURE(trailers);
       transcript t = check_every_split(
           "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n" +
@@ -1429,4 +1431,33 @@ TEST_CASE("parser: reset() readies a parser for a new connection after one that 
   CHECK(closed.response().status == gantry::http::status::no_content);
   CHECK_FALSE(closed.error());
   CHECK(closed.response().fields.size() == 0);
+}
+
+TEST_CASE("parser: body_complete is known for a length, never from chunk data") {
+  SUBCASE("a length, in two pieces") {
+    parser p{parser_mode::request};
+    std::string_view in = "POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nab";
+    auto r = p.parse(in);
+    REQUIRE(r.event == parse_event::head);
+    r = p.parse(in.substr(r.consumed));
+    REQUIRE(r.event == parse_event::body);
+    CHECK_FALSE(p.body_complete());
+    r = p.parse("cd");
+    REQUIRE(r.event == parse_event::body);
+    CHECK(p.body_complete());
+  }
+  SUBCASE("chunked: the last chunk comes after the data") {
+    parser p{parser_mode::request};
+    std::string_view in =
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+    auto r = p.parse(in);
+    REQUIRE(r.event == parse_event::head);
+    in.remove_prefix(r.consumed);
+    r = p.parse(in);
+    REQUIRE(r.event == parse_event::body);
+    CHECK(p.body() == "ab");
+    CHECK_FALSE(p.body_complete());
+    in.remove_prefix(r.consumed);
+    CHECK(p.parse(in).event == parse_event::message_end);
+  }
 }

@@ -9,6 +9,8 @@
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "gantry/policy/chain.hpp"
 
@@ -105,4 +107,110 @@ TEST_CASE("policy testing: the runner plays the upstream when nothing answers") 
   auto text = gantry::testing::describe(r);
   CHECK(text.find("> GET /x") != std::string::npos);
   CHECK(text.find("< upstream 202") != std::string::npos);
+}
+
+namespace {
+
+using gantry::policy::body_chunk;
+using gantry::policy::exchange;
+using gantry::policy::verdict;
+
+// Keeps every body piece it sees, as "data" or "data$" for the end_of_stream piece, and
+// answers on the piece holding `answer_on`, when set.
+struct piece_recorder {
+  std::vector<std::string>* request;
+  std::vector<std::string>* response;
+  std::string answer_on{};
+  verdict seen(std::vector<std::string>& into, exchange& ex, const body_chunk& c) const {
+    into.push_back(std::string{c.data} + (c.end_of_stream ? "$" : ""));
+    if (!answer_on.empty() && c.data == answer_on)
+      return ex.respond(gantry::http::status::payload_too_large, "no\n", "text/plain");
+    return verdict::continue_;
+  }
+  verdict on_request_body(exchange& ex, body_chunk& c) const { return seen(*request, ex, c); }
+  verdict on_response_body(exchange& ex, body_chunk& c) const { return seen(*response, ex, c); }
+};
+
+struct logs {
+  int* count;
+  void on_log(exchange&) const { ++*count; }
+};
+
+}  // namespace
+
+TEST_CASE("policy testing: body phases see each piece once, the last one marked, as the gateway") {
+  std::vector<std::string> request, response;
+  gantry::policy::chain c;
+  c.add(piece_recorder{&request, &response});
+  auto ex = exchange_builder{}.method(gantry::http::method::post).body("a").body("b").build();
+  auto r = gantry::testing::run(c, ex, {.status = gantry::http::status::ok, .body = {"x", "y"}});
+  CHECK(request == std::vector<std::string>{"a", "b$"});
+  CHECK(response == std::vector<std::string>{"x", "y$"});
+  CHECK(r.upstream_body == "ab");
+  CHECK(r.body == "xy");
+}
+
+TEST_CASE("policy testing: a request body answer keeps the whole request from the upstream") {
+  std::vector<std::string> request, response;
+  int logged = 0;
+  gantry::policy::chain c;
+  c.add(piece_recorder{&request, &response, "b"}).add(logs{&logged});
+  auto ex = exchange_builder{}.method(gantry::http::method::post).body("a").body("b").build();
+  auto r = gantry::testing::run(c, ex);
+  CHECK(r.request_body == verdict::respond);
+  CHECK_FALSE(r.forwarded);  // the head waited for the first write, which never came
+  CHECK(r.upstream_body.empty());
+  CHECK(r.local);
+  CHECK(r.response.status == gantry::http::status::payload_too_large);
+  CHECK(r.body == "no\n");
+  CHECK(response.empty());  // the answering policy sees no response phase
+  CHECK(logged == 1);
+}
+
+TEST_CASE("policy testing: what the gateway answers 500 to, the runner answers 500 to") {
+  int logged = 0;
+  SUBCASE("a policy throws") {
+    struct thrower {
+      verdict on_request_head(exchange&) const { throw std::runtime_error("boom"); }
+    };
+    gantry::policy::chain c;
+    c.add(logs{&logged}).add(thrower{});
+    auto ex = exchange_builder{}.build();
+    auto r = gantry::testing::run(c, ex);
+    CHECK_FALSE(r.forwarded);
+    CHECK(r.response.status == gantry::http::status::internal_server_error);
+    CHECK(logged == 1);
+  }
+  SUBCASE("a policy leaves a CR in the head") {
+    struct injector {
+      verdict on_request_head(exchange& ex) const {
+        ex.request.fields.add("X-Bad", "a\r\nInjected: 1");
+        return verdict::continue_;
+      }
+    };
+    gantry::policy::chain c;
+    c.add(logs{&logged}).add(injector{});
+    auto ex = exchange_builder{}.build();
+    auto r = gantry::testing::run(c, ex);
+    CHECK_FALSE(r.forwarded);
+    CHECK(r.response.status == gantry::http::status::internal_server_error);
+    CHECK(logged == 1);
+  }
+}
+
+TEST_CASE("policy testing: a local answer with no body reaches no response body phase") {
+  std::vector<std::string> request, response;
+  struct no_content {
+    verdict on_request_head(exchange& ex) const {
+      return ex.respond(gantry::http::status::no_content);
+    }
+  };
+  gantry::policy::chain c;
+  c.add(piece_recorder{&request, &response}).add(no_content{});
+  auto ex = exchange_builder{}.build();
+  auto r = gantry::testing::run(c, ex);
+  CHECK(r.local);
+  CHECK(r.response.status == gantry::http::status::no_content);
+  CHECK_FALSE(r.response_body.has_value());
+  CHECK(response.empty());
 }
