@@ -13,6 +13,7 @@
 #include "gantry/gateway/gateway.hpp"
 #include "gantry/gateway/options.hpp"
 #include "gantry/gateway/proxy_error.hpp"
+#include "gantry/gateway/route_chain.hpp"
 #include "gantry/http/body_framing.hpp"
 #include "gantry/http/error.hpp"
 #include "gantry/http/forwarding.hpp"

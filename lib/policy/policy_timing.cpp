@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include "single_writer_histogram.hpp"
@@ -134,6 +135,37 @@ void policy_timing::record(std::size_t shard_index, std::uint32_t slot, phase ph
       ->series(slot)
       .by_phase[static_cast<std::size_t>(ph)][static_cast<std::size_t>(mode)]
       .observe(took);
+  if (keep_capacity_ != 0) [[unlikely]] {
+    const std::size_t series = (slot * phase_count + static_cast<std::size_t>(ph)) * mode_count +
+                               static_cast<std::size_t>(mode);
+    if (kept_.size() <= series) kept_.resize(series + 1);
+    std::vector<std::chrono::nanoseconds>& into = kept_[series];
+    if (into.capacity() == 0) into.reserve(keep_capacity_);
+    if (into.size() < keep_capacity_) into.push_back(took);
+  }
+}
+
+void policy_timing::keep_durations(std::size_t capacity) { keep_capacity_ = capacity; }
+
+std::vector<policy_timing::kept_series> policy_timing::kept() const {
+  std::vector<kept_series> out;
+  for (std::size_t series = 0; series < kept_.size(); ++series) {
+    if (kept_[series].empty()) continue;
+    const std::size_t slot = series / (phase_count * mode_count);
+    kept_series k;
+    {
+      std::lock_guard lock{names_mutex_};
+      k.policy = *names_[slot];
+    }
+    k.ph = static_cast<phase>(series / mode_count % phase_count);
+    k.mode = static_cast<phase_mode>(series % mode_count);
+    k.took = kept_[series];
+    out.push_back(std::move(k));
+  }
+  std::sort(out.begin(), out.end(), [](const kept_series& a, const kept_series& b) {
+    return std::tie(a.policy, a.ph, a.mode) < std::tie(b.policy, b.ph, b.mode);
+  });
+  return out;
 }
 
 void policy_timing::render(std::string& out) const {

@@ -82,11 +82,28 @@ class policy_timing {
   /// policy name, phase and mode.
   void render(std::string& out) const;
 
+  /// One series' durations, as `keep_durations` kept them.
+  struct kept_series {
+    std::string policy;
+    phase ph = phase::request_head;
+    phase_mode mode = phase_mode::sync;
+    std::vector<std::chrono::nanoseconds> took;  // in the order recorded
+  };
+  /// Keeps every duration recorded from now on besides counting it (at most `capacity` per
+  /// series), for exact percentiles: `testing::benchmark_chain` reads them. Off by default.
+  /// Not for a running gateway: keeping is not sharded, so only one thread may record.
+  void keep_durations(std::size_t capacity);
+  /// The durations kept, one entry per series that has some, sorted by policy name, phase
+  /// and mode.
+  std::vector<kept_series> kept() const;
+
  private:
   class shard;
   std::vector<std::unique_ptr<shard>> shards_;
   mutable std::mutex names_mutex_;
   std::vector<std::unique_ptr<const std::string>> names_;  // by slot
+  std::size_t keep_capacity_ = 0;
+  std::vector<std::vector<std::chrono::nanoseconds>> kept_;  // by slot, phase and mode
 };
 
 /// What a chain needs to time its policies: where to record, and one exchange in how many
