@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../number_flag.hpp"
 #include "gantry/config/load.hpp"
 #include "gantry/gateway/route_chain.hpp"
 #include "gantry/http/parser.hpp"
@@ -81,13 +81,7 @@ Options:
   --help                   this text
 )";
 
-std::uint64_t parse_number(std::string_view flag, std::string_view text) {
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    throw std::invalid_argument(fmt::format("{} expects a number, got '{}'", flag, text));
-  return value;
-}
+using gantry_examples::parse_number;
 
 struct command_line {
   std::string file;

@@ -3,24 +3,24 @@
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
-#include <algorithm>
 #include <cerrno>
-#include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <optional>
-#include <cstdio>
 #include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "../number_flag.hpp"
 #include "demo_api.hpp"
 #include "demo_config.hpp"
 #include "gantry/config/load.hpp"
@@ -87,13 +87,7 @@ struct command_line {
   bool quiet = false;
 };
 
-std::uint64_t parse_number(std::string_view flag, std::string_view text) {
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    throw std::invalid_argument(fmt::format("{} expects a number, got '{}'", flag, text));
-  return value;
-}
+using gantry_examples::parse_number;
 
 std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> items;
@@ -190,7 +184,6 @@ command_line parse(int argc, char** argv) {
   return cmd;
 }
 
-
 // Where the served configuration comes from, so a reload can read it again.
 struct config_source {
   std::string file;       // empty: the built-in demo
@@ -271,9 +264,9 @@ int check(const command_line& cmd) {
     source.file = cmd.check_file;
     auto doc = source.load_first(cmd.workers);
     apply_command_line(doc, cmd);
-    const std::string summary = fmt::format(
-        "{}: valid ({} clusters, {} routes, {} policies)\n", source.file,
-        doc.gateway.clusters.size(), doc.gateway.routes.size(), doc.gateway.policies.size());
+    const std::string summary = fmt::format("{}: valid ({} clusters, {} routes, {} policies)\n",
+                                            source.file, doc.gateway.clusters.size(),
+                                            doc.gateway.routes.size(), doc.gateway.policies.size());
     // Compiled as serving would (routes, clusters and policies as one snapshot), not served.
     gantry::gateway gw{doc.options};
     gw.reload(std::move(doc.gateway));
@@ -328,10 +321,9 @@ int main(int argc, char** argv) {
         auto any = gantry::net::resolve_one("127.0.0.1:0");
         auto v1 = gantry::demo::serve_demo_api(demo_io, any, "v1");
         auto v2 = gantry::demo::serve_demo_api(demo_io, any, "v2");
-        source.demo_text =
-            replace_all(replace_all(std::string{gantry::demo::demo_config}, "${V1}",
-                                    fmt::format("127.0.0.1:{}", v1.port())),
-                        "${V2}", fmt::format("127.0.0.1:{}", v2.port()));
+        source.demo_text = replace_all(replace_all(std::string{gantry::demo::demo_config}, "${V1}",
+                                                   fmt::format("127.0.0.1:{}", v1.port())),
+                                       "${V2}", fmt::format("127.0.0.1:{}", v2.port()));
         demo_thread = std::thread{[&] { demo_io.run(); }};
       } else {
         source.file = cmd.config_file;
@@ -363,8 +355,7 @@ int main(int argc, char** argv) {
       admin->configure(admin_config(registry));
       auto admin_bound = admin->listen(*doc.admin_listen);
       admin->start();
-      fmt::print("gantryd admin on {}:{}\n", admin_bound.address().to_string(),
-                 admin_bound.port());
+      fmt::print("gantryd admin on {}:{}\n", admin_bound.address().to_string(), admin_bound.port());
     }
     if (!cmd.quiet) {
       fmt::print("  workers: {}, connections: at most {}, config: {}\n", gw.options().workers,
@@ -381,8 +372,7 @@ int main(int argc, char** argv) {
       try {
         gantry::config::document next = source.load();
         gw.reload(std::move(next.gateway));
-        fmt::print("gantryd: reloaded {} ({}), generation {}\n", source.file, why,
-                   gw.generation());
+        fmt::print("gantryd: reloaded {} ({}), generation {}\n", source.file, why, gw.generation());
       } catch (const std::exception& e) {
         fmt::print(stderr, "gantryd: reload of {} ({}) failed, still serving generation {}:\n{}\n",
                    source.file, why, gw.generation(), e.what());
