@@ -8,6 +8,8 @@
 #include <system_error>
 #include <utility>
 
+#include "gantry/http/field_syntax.hpp"
+#include "gantry/http/headers.hpp"
 #include "gantry/policy/body_chunk.hpp"
 #include "gantry/policy/outcome.hpp"
 #include "transfer.hpp"
@@ -26,6 +28,19 @@ namespace gantry::detail {
 //   void queue_end(const http::headers& trailers);
 //   transfer send(std::string_view piece = {});  writes what is queued, then `piece`
 //   std::error_code written(const transfer_result&);  a proxy error, or none
+// Policies edit fields freely; a name that is no token, or a CR, LF or NUL in a value,
+// would end the message early on the wire: such fields are dropped.
+inline void drop_unwritable_fields(http::headers& fields) noexcept {
+  if (fields.writable()) return;
+  for (auto it = fields.begin(); it != fields.end();) {
+    const http::field f = *it;
+    if (http::is_writable_field(f.name, f.value))
+      ++it;
+    else
+      it = fields.erase(it);
+  }
+}
+
 struct pump_result {
   std::error_code error;  // the side that failed, as a proxy (or codec) error
   bool answered = false;  // a body phase answered: the exchange has a local response
@@ -33,14 +48,18 @@ struct pump_result {
 
 // `run_phase(body_chunk&)` runs the body phase and returns its `policy::outcome`; with
 // `with_phase` false it is never called. `started` becomes true with the first body piece.
+// `trailers`, when not null, is where the trailers phase reads and edits the trailers the
+// body ended with; `run_trailers()` runs that phase once, when the body had a piece or
+// trailers. What is left there goes out, without the fields that cannot be written.
 //
 // The phase sees every piece as it arrives, the last one marked `end_of_stream`. When the
 // source learns that the body ended only after its last piece (a chunked body's last chunk),
 // that mark comes on one more, empty piece. A body that had no piece at all reaches the
 // phase not at all.
-template <class Source, class Sink, class RunPhase>
+template <class Source, class Sink, class RunPhase, class RunTrailers>
 asio::awaitable<pump_result> pump_body(Source& from, Sink& to, bool with_phase, RunPhase run_phase,
-                                       bool& started) {
+                                       bool& started, http::headers* trailers,
+                                       RunTrailers run_trailers) {
   bool ended_in_phase = false;  // the phase saw `end_of_stream` on a piece with data
   for (;;) {
     const body_step step = from.next_piece();
@@ -74,7 +93,17 @@ asio::awaitable<pump_result> pump_body(Source& from, Sink& to, bool with_phase, 
             if (auto ec = to.written(co_await to.send(c.data))) co_return pump_result{ec};
           }
         }
-        to.queue_end(from.trailers());
+        const http::headers* sent_trailers = &from.trailers();
+        if (trailers != nullptr && (started || !from.trailers().empty())) {
+          *trailers = from.trailers();
+          policy::outcome o = run_trailers();
+          policy::verdict v = o.value();
+          if (!o.ready()) v = co_await std::move(o).awaitable();
+          if (v == policy::verdict::respond) co_return pump_result{{}, true};
+          drop_unwritable_fields(*trailers);
+          sent_trailers = trailers;
+        }
+        to.queue_end(*sent_trailers);
         from.body_done();
         co_return pump_result{to.written(co_await to.send())};
       }

@@ -14,7 +14,8 @@
 //   asio::awaitable<std::error_code> send_interim(http::response&);   a 1xx to pass on
 //   void queue_response_head(http::response&, const http::body_framing&, bool close);
 //       the upstream's head, its body to follow framed as `framing` says it arrives
-//   void queue_local_head(http::response&, std::size_t body_size, bool close);
+//   void queue_local_head(http::response&, std::size_t body_size, bool close,
+//                         bool trailers);   trailers: the body ends with some, if it can
 //   bool response_started() const;   a response head is queued or sent
 //   bool retract_response_head();    un-queues a head when nothing of it was sent
 //   bool closes_after() const;       the connection ends with this exchange

@@ -31,15 +31,7 @@ inline bool is_writable(http::request& req) noexcept {
 // A response goes out whatever a policy did to it: without the fields that cannot be
 // written, and with the standard reason phrase if its own cannot be.
 inline void drop_unwritable(http::response& res) noexcept {
-  if (!res.fields.writable()) {
-    for (auto it = res.fields.begin(); it != res.fields.end();) {
-      const http::field f = *it;
-      if (http::is_writable_field(f.name, f.value))
-        ++it;
-      else
-        it = res.fields.erase(it);
-    }
-  }
+  drop_unwritable_fields(res.fields);
   if (!http::is_safe_field_value(res.reason)) res.reason.clear();
 }
 
@@ -100,14 +92,25 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::send_local(bo
     // A body phase that answered replaced the response; its body is final.
     if (v == policy::verdict::respond) piece.data = exchange_.local_body();
   }
+  // The trailers phase, when the answer has a body or trailers, as for an upstream's.
+  if (chain.has_phase(policy::phase::response_trailers) &&
+      (!piece.data.empty() || !exchange_.response_trailers.empty())) {
+    policy::outcome o = chain.run_response_trailers(exchange_);
+    policy::verdict v = o.value();
+    if (!o.ready()) v = co_await std::move(o).awaitable();
+    if (v == policy::verdict::respond) piece.data = exchange_.local_body();
+  }
   flow_detail::drop_unwritable(exchange_.response);
+  drop_unwritable_fields(exchange_.response_trailers);
   if (down_.response_started()) co_return after::close;  // too late to answer: just close
-  down_.queue_local_head(exchange_.response, piece.data.size(), close);
+  down_.queue_local_head(exchange_.response, piece.data.size(), close,
+                         !exchange_.response_trailers.empty());
   std::error_code ec;
-  if (down_.queue(piece.data))
-    ec = down_.written(co_await down_.send());
-  else
-    ec = down_.written(co_await down_.send(piece.data));
+  if (!down_.queue(piece.data)) ec = down_.written(co_await down_.send(piece.data));
+  if (!ec) {
+    down_.queue_end(exchange_.response_trailers);
+    if (down_.has_queued()) ec = down_.written(co_await down_.send());
+  }
   co_return (ec || down_.closes_after()) ? after::close : after::keep_alive;
 }
 
@@ -133,9 +136,12 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::forward(
     typename Upstream::target to) {
   const Chain& chain = *chain_;
   const bool body_phase = chain.has_phase(policy::phase::request_body);
-  // Body phases may change a body's length: it then goes chunked, whatever its framing was.
+  const bool trailers_phase = chain.has_phase(policy::phase::request_trailers);
+  // Body phases may change a body's length, and trailers phases add trailers: the body then
+  // goes chunked, whatever its framing was.
   http::body_framing framing = down_.request_framing();
-  if (body_phase && framing.content_length.value_or(0) > 0) framing = {true, std::nullopt};
+  if ((body_phase || trailers_phase) && framing.content_length.value_or(0) > 0)
+    framing = {true, std::nullopt};
   if (!upstream_.prepare_head(exchange_.request, framing, credentials_, exchange_.downstream, to)) {
     co_await fail(http::errc::bad_message);
     co_return after::close;
@@ -162,9 +168,11 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::forward(
     } else {
       const pump_result pumped = co_await pump_body(
           down_, upstream_, body_phase,
-          [&](policy::body_chunk& c) { return chain.run_request_body(exchange_, c); },
-          body_started);
-      // A request body phase answered: the upstream has part of the request, and is dropped.
+          [&](policy::body_chunk& c) { return chain.run_request_body(exchange_, c); }, body_started,
+          trailers_phase ? &exchange_.request_trailers : nullptr,
+          [&] { return chain.run_request_trailers(exchange_); });
+      // A request body or trailers phase answered: the upstream has part of the request, and
+      // is dropped.
       if (pumped.answered) co_return co_await send_local(true);
       sent = pumped.error;
     }
@@ -231,19 +239,22 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::relay_respons
     flow_detail::drop_unwritable(exchange_.response);
   }
 
-  // The body, streamed as it arrives. Body phases may change its length: the downstream
-  // codec then frames it without one.
+  // The body, streamed as it arrives. Body phases may change its length, and trailers phases
+  // add trailers: the downstream codec then frames it without one.
   const bool body_phase = chain.has_phase(policy::phase::response_body);
+  const bool trailers_phase = chain.has_phase(policy::phase::response_trailers);
   http::body_framing framing = upstream_.response_framing();
-  if (body_phase) framing.content_length.reset();
+  if (body_phase || trailers_phase) framing.content_length.reset();
   down_.queue_response_head(exchange_.response, framing, false);
   bool body_seen = false;
   const pump_result pumped = co_await pump_body(
       upstream_, down_, body_phase,
-      [&](policy::body_chunk& c) { return chain.run_response_body(exchange_, c); }, body_seen);
+      [&](policy::body_chunk& c) { return chain.run_response_body(exchange_, c); }, body_seen,
+      trailers_phase ? &exchange_.response_trailers : nullptr,
+      [&] { return chain.run_response_trailers(exchange_); });
   if (pumped.answered) {
-    // A body phase answered: its local response replaces the upstream's if nothing of that
-    // reached the client yet; a response under way is broken, and the connection just closes.
+    // A body or trailers phase answered: its local response replaces the upstream's if nothing of
+    // that reached the client yet; a response under way is broken, and the connection just closes.
     if (!down_.retract_response_head()) co_return after::close;
     co_return co_await send_local(true);
   }

@@ -55,7 +55,7 @@ class http1_server final : public session_base {
   // The response.
   asio::awaitable<std::error_code> send_interim(http::response& res);
   void queue_response_head(http::response& res, const http::body_framing& framing, bool close);
-  void queue_local_head(http::response& res, std::size_t body_size, bool close);
+  void queue_local_head(http::response& res, std::size_t body_size, bool close, bool trailers);
   bool response_started() const noexcept { return response_started_; }
   bool retract_response_head() noexcept;
   bool closes_after() const noexcept { return close_after_; }

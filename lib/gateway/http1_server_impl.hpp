@@ -344,8 +344,8 @@ void http1_server<Stream>::queue_response_head(http::response& res,
 }
 
 template <net::byte_stream Stream>
-void http1_server<Stream>::queue_local_head(http::response& res, std::size_t body_size,
-                                            bool close) {
+void http1_server<Stream>::queue_local_head(http::response& res, std::size_t body_size, bool close,
+                                            bool trailers) {
   close_after_ = close_after_ || close || (has_body_ && !request_complete_);
   if (!close_after_ && !request_complete_) {
     // The request was answered before its end was parsed; without a body the end is
@@ -362,7 +362,11 @@ void http1_server<Stream>::queue_local_head(http::response& res, std::size_t bod
   res.fields.erase("Transfer-Encoding");
   res.fields.erase("Content-Length");
   const bool bodyless = http::is_bodyless(res.status);
-  if (!bodyless) {
+  // Trailers need chunked framing, which an HTTP/1.0 client cannot read: it gets none.
+  const bool chunked = trailers && !bodyless && client_version_ != http::http_1_0;
+  if (chunked) {
+    res.fields.add("Transfer-Encoding", "chunked");
+  } else if (!bodyless) {
     core::number_digits digits;
     res.fields.add("Content-Length", core::number_text(body_size, digits));
   }
@@ -373,7 +377,7 @@ void http1_server<Stream>::queue_local_head(http::response& res, std::size_t bod
   }
   out_.clear();
   http::serialize_head(res, out_);
-  body_.begin(false, head_request_ || bodyless);
+  body_.begin(chunked, head_request_ || bodyless);
   response_started_ = true;
   response_bytes_at_head_ = driver_.exchange().response_bytes;
 }

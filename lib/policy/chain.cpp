@@ -82,6 +82,8 @@ outcome chain::call(const link& l, exchange& ex, body_chunk* chunk) const {
   if constexpr (Ph == phase::request_body) return l.policy->request_body(ex, *chunk, at);
   if constexpr (Ph == phase::response_head) return l.policy->response_head(ex, at);
   if constexpr (Ph == phase::response_body) return l.policy->response_body(ex, *chunk, at);
+  if constexpr (Ph == phase::request_trailers) return l.policy->request_trailers(ex, at);
+  if constexpr (Ph == phase::response_trailers) return l.policy->response_trailers(ex, at);
 }
 
 namespace {
@@ -96,7 +98,7 @@ constexpr std::uint8_t bit() noexcept {
 template <phase Ph>
 bool responded(exchange& ex, verdict v, std::size_t index) {
   if (v != verdict::respond) return false;
-  if constexpr (Ph == phase::request_head || Ph == phase::request_body)
+  if constexpr (is_request_phase(Ph))
     chain_access::request_responded(ex, index);
   else
     chain_access::response_responded(ex);
@@ -210,6 +212,20 @@ outcome chain::run_response_body(exchange& ex, body_chunk& chunk) const {
   if (chain_access::response_final(ex)) return verdict::continue_;
   if (timed(ex)) return run_reverse<phase::response_body, true>(ex, &chunk, links_reached(ex));
   return run_reverse<phase::response_body, false>(ex, &chunk, links_reached(ex));
+}
+
+outcome chain::run_request_trailers(exchange& ex) const {
+  begin(ex);
+  if (chain_access::request_closed(ex)) return verdict::respond;
+  if (timed(ex)) return run_forward<phase::request_trailers, true>(ex, nullptr, 0);
+  return run_forward<phase::request_trailers, false>(ex, nullptr, 0);
+}
+
+outcome chain::run_response_trailers(exchange& ex) const {
+  begin(ex);
+  if (chain_access::response_final(ex)) return verdict::continue_;
+  if (timed(ex)) return run_reverse<phase::response_trailers, true>(ex, nullptr, links_reached(ex));
+  return run_reverse<phase::response_trailers, false>(ex, nullptr, links_reached(ex));
 }
 
 template <bool Timed>

@@ -6,6 +6,8 @@ void exchange::reset() noexcept {
   states_.clear();
   request.clear();
   response.clear();
+  request_trailers.clear();
+  response_trailers.clear();
   params = {};
   consumer.clear();
   timings = {};
@@ -27,6 +29,7 @@ verdict exchange::respond(http::status status, std::string_view body,
   // The body first: it may be a view into the head about to be cleared.
   local_body_.assign(body);
   response.clear();
+  response_trailers.clear();
   response.status = status;
   if (!content_type.empty()) response.fields.add("Content-Type", content_type);
   origin_ = response_origin::local;

@@ -45,6 +45,7 @@ struct workload {
   http::request request;
   std::string route_name;
   std::vector<std::string> request_pieces;
+  http::headers request_trailers;
   upstream_reply reply;
   std::optional<route::direct_response> answer;
 
@@ -74,7 +75,7 @@ struct pass {
 pass run_pass(const policy::chain& chain, const workload& work, const benchmark_options& options,
               const std::function<void()>& measuring = {}) {
   run_result sink;
-  memory_downstream down{work.request_pieces, 0, sink};
+  memory_downstream down{work.request_pieces, work.request_trailers, 0, sink};
   memory_upstream up{work.reply, sink, false};
   policy::exchange ex;
   std::string scratch;

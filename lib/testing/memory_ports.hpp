@@ -54,9 +54,9 @@ inline transfer done(std::size_t n = 0) { co_return transfer_result{std::error_c
 // The client's side: the request body from its pieces, the response as it reaches the client.
 class memory_downstream {
  public:
-  memory_downstream(std::span<const std::string> body, std::uint64_t request_bytes,
-                    run_result& into)
-      : body_{body}, request_bytes_{request_bytes}, result_{into} {}
+  memory_downstream(std::span<const std::string> body, const http::headers& trailers,
+                    std::uint64_t request_bytes, run_result& into)
+      : body_{body}, trailers_{trailers}, request_bytes_{request_bytes}, result_{into} {}
 
   // Ready for the same request again.
   void reset() noexcept {
@@ -79,14 +79,14 @@ class memory_downstream {
   }
   transfer read_more() { return done(); }
   std::error_code read_done(const transfer_result&) noexcept { return {}; }
-  const http::headers& trailers() const noexcept { return no_trailers_; }
+  const http::headers& trailers() const noexcept { return trailers_; }
   void body_done() noexcept {}
 
   asio::awaitable<std::error_code> send_interim(http::response&) { co_return std::error_code{}; }
   void queue_response_head(http::response&, const http::body_framing&, bool) noexcept {
     started_ = true;
   }
-  void queue_local_head(http::response&, std::size_t, bool) noexcept { started_ = true; }
+  void queue_local_head(http::response&, std::size_t, bool, bool) noexcept { started_ = true; }
   bool response_started() const noexcept { return started_; }
   bool retract_response_head() noexcept {
     if (sent_) return false;
@@ -101,7 +101,7 @@ class memory_downstream {
     return true;
   }
   bool has_queued() const noexcept { return false; }
-  void queue_end(const http::headers&) noexcept {}
+  void queue_end(const http::headers& trailers) { result_.trailers = trailers; }
   transfer send(std::string_view piece = {}) {
     sent_ = true;
     result_.body.append(piece);
@@ -111,9 +111,9 @@ class memory_downstream {
 
  private:
   scripted_body body_;
+  const http::headers& trailers_;
   std::uint64_t request_bytes_;
   run_result& result_;
-  http::headers no_trailers_;
   bool request_complete_ = body_.empty();
   bool started_ = false;
   bool sent_ = false;
@@ -127,7 +127,9 @@ class memory_upstream {
   // `keep_request`: copy the request head into the result as it reaches the upstream (a
   // benchmark only counts that it did).
   memory_upstream(const upstream_reply& reply, run_result& into, bool keep_request = true)
-      : reply_{reply}, body_{reply.body}, result_{into}, keep_request_{keep_request} {}
+      : reply_{reply}, body_{reply.body}, result_{into}, keep_request_{keep_request} {
+    for (const auto& [name, value] : reply.trailers) trailers_.add(name, value);
+  }
 
   // Ready for the next request.
   void reset() noexcept {
@@ -155,7 +157,9 @@ class memory_upstream {
     return true;
   }
   bool has_queued() const noexcept { return false; }
-  void queue_end(const http::headers&) noexcept {}
+  void queue_end(const http::headers& trailers) {
+    if (keep_request_) queued_trailers_ = trailers;
+  }
   transfer send(std::string_view piece = {}) {
     if (head_ != nullptr) {
       result_.forwarded = true;
@@ -165,6 +169,7 @@ class memory_upstream {
     result_.upstream_body.append(queued_);
     result_.upstream_body.append(piece);
     queued_.clear();
+    if (!queued_trailers_.empty()) std::swap(result_.upstream_trailers, queued_trailers_);
     return done(piece.size());
   }
   std::error_code written(const transfer_result&) noexcept { return {}; }
@@ -183,7 +188,7 @@ class memory_upstream {
   transfer read_more() { return done(); }
   std::error_code read_done(const transfer_result&) noexcept { return {}; }
   body_step next_piece() { return body_.next_piece(); }
-  const http::headers& trailers() const noexcept { return no_trailers_; }
+  const http::headers& trailers() const noexcept { return trailers_; }
   void body_done() noexcept { release(true); }
 
  private:
@@ -192,8 +197,9 @@ class memory_upstream {
   run_result& result_;
   const http::request* head_ = nullptr;
   std::string queued_;
+  http::headers queued_trailers_;
   http::response interim_;
-  http::headers no_trailers_;
+  http::headers trailers_;
   bool keep_request_;
   bool lent_ = false;
 };

@@ -33,6 +33,13 @@ class recording_chain {
   policy::outcome run_request_body(policy::exchange& ex, policy::body_chunk& piece) const {
     return record(chain_.run_request_body(ex, piece), result_.request_body);
   }
+  policy::outcome run_request_trailers(policy::exchange& ex) const {
+    return record(chain_.run_request_trailers(ex), result_.request_trailers);
+  }
+  policy::outcome run_response_trailers(policy::exchange& ex) const {
+    if (final(ex)) return chain_.run_response_trailers(ex);
+    return record(chain_.run_response_trailers(ex), result_.response_trailers);
+  }
   // Once a response phase answered, the response is final and no policy runs a response
   // phase for it: the flow's calls then record nothing.
   policy::outcome run_response_head(policy::exchange& ex) const {
@@ -71,9 +78,10 @@ class recording_chain {
 }  // namespace
 
 run_result run(const policy::chain& chain, policy::exchange& ex,
-               std::span<const std::string> request_body, const upstream_reply& reply) {
+               std::span<const std::string> request_body, const upstream_reply& reply,
+               const http::headers& request_trailers) {
   run_result r;
-  memory_downstream down{request_body, ex.request_bytes, r};
+  memory_downstream down{request_body, request_trailers, ex.request_bytes, r};
   memory_upstream up{reply, r};
   const recording_chain recorder{chain, r};
   std::string scratch;

@@ -31,6 +31,8 @@ class erased_policy {
   virtual outcome request_body(exchange& ex, body_chunk& chunk, placement at) const = 0;
   virtual outcome response_head(exchange& ex, placement at) const = 0;
   virtual outcome response_body(exchange& ex, body_chunk& chunk, placement at) const = 0;
+  virtual outcome request_trailers(exchange& ex, placement at) const = 0;
+  virtual outcome response_trailers(exchange& ex, placement at) const = 0;
   virtual void log(exchange& ex, placement at) const = 0;
   // What the element's policy (the first of a static chain's that asks) asks of the chains
   // it is on: that they time their policies (see `policy_timing`).
@@ -79,6 +81,12 @@ class erased_model final : public erased_policy {
   }
   outcome response_body(exchange& ex, body_chunk& chunk, placement at) const override {
     return call<phase::response_body>(ex, &chunk, at);
+  }
+  outcome request_trailers(exchange& ex, placement at) const override {
+    return call<phase::request_trailers>(ex, nullptr, at);
+  }
+  outcome response_trailers(exchange& ex, placement at) const override {
+    return call<phase::response_trailers>(ex, nullptr, at);
   }
   void log(exchange& ex, placement at) const override {
     if constexpr (implements<phase::log, P>)
@@ -131,6 +139,12 @@ class static_model<static_chain<Ps...>> final : public erased_policy {
   outcome response_body(exchange& ex, body_chunk& chunk, placement at) const override {
     return chain_.template run_at<phase::response_body>(ex, &chunk, at);
   }
+  outcome request_trailers(exchange& ex, placement at) const override {
+    return chain_.template run_at<phase::request_trailers>(ex, nullptr, at);
+  }
+  outcome response_trailers(exchange& ex, placement at) const override {
+    return chain_.template run_at<phase::response_trailers>(ex, nullptr, at);
+  }
   void log(exchange& ex, placement at) const override { chain_.log_at(ex, at); }
   chain_timing timing_asked() const override {
     return std::apply(
@@ -154,8 +168,10 @@ template <class T>
 inline constexpr std::uint8_t phase_bits = static_cast<std::uint8_t>(
     (implements<phase::request_head, T> ? 1u << unsigned(phase::request_head) : 0u) |
     (implements<phase::request_body, T> ? 1u << unsigned(phase::request_body) : 0u) |
+    (implements<phase::request_trailers, T> ? 1u << unsigned(phase::request_trailers) : 0u) |
     (implements<phase::response_head, T> ? 1u << unsigned(phase::response_head) : 0u) |
     (implements<phase::response_body, T> ? 1u << unsigned(phase::response_body) : 0u) |
+    (implements<phase::response_trailers, T> ? 1u << unsigned(phase::response_trailers) : 0u) |
     (implements<phase::log, T> ? 1u << unsigned(phase::log) : 0u));
 template <class... Ps>
 inline constexpr std::uint8_t phase_bits<static_chain<Ps...>> =
@@ -277,6 +293,11 @@ class chain {
   outcome run_response_head(exchange& ex) const;
   /// Runs the response body phase on one piece of the body, last policy to first.
   outcome run_response_body(exchange& ex, body_chunk& chunk) const;
+  /// Runs the request trailers phase (on `exchange::request_trailers`), first policy to last.
+  outcome run_request_trailers(exchange& ex) const;
+  /// Runs the response trailers phase (on `exchange::response_trailers`), last policy to
+  /// first.
+  outcome run_response_trailers(exchange& ex) const;
   /// Runs the log phase of every policy, first to last; sets `timings.end` if still unset.
   void run_log(exchange& ex) const;
 

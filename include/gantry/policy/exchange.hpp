@@ -88,6 +88,14 @@ class exchange {
   /// The response head once `origin()` is not `none`: the upstream's, or a local one.
   /// Response phases may edit it before it goes to the client.
   http::response response;
+  /// The request's trailer fields, as the request trailers phase sees them: those its body
+  /// ended with (empty when it had none). What the phase leaves goes upstream with the body
+  /// when it goes chunked (always, with a request body phase).
+  http::headers request_trailers;
+  /// The response's trailer fields: the upstream's, as the response trailers phase sees them
+  /// once its body ended, or a local response's (add them after `respond`, which clears
+  /// them). Sent to an HTTP/1.1 client, whose response then goes chunked.
+  http::headers response_trailers;
   /// The route's captured params, in path order. Empty when the route captured none.
   std::span<const route_param> params;
   /// The identity of the authenticated consumer, set by an auth policy; empty when anonymous.

@@ -10,16 +10,30 @@
 namespace gantry::policy {
 
 /// The phases of an exchange, in the order they first run.
-enum class phase : std::uint8_t { request_head, request_body, response_head, response_body, log };
+enum class phase : std::uint8_t {
+  request_head,
+  request_body,
+  request_trailers,
+  response_head,
+  response_body,
+  response_trailers,
+  log,
+};
 
 /// Number of phases.
-inline constexpr std::size_t phase_count = 5;
+inline constexpr std::size_t phase_count = 7;
 
 /// The phase's name as reports write it: "request_head", ..., "log".
 constexpr std::string_view name_of(phase ph) noexcept {
   constexpr std::array<std::string_view, phase_count> names = {
-      "request_head", "request_body", "response_head", "response_body", "log"};
+      "request_head",      "request_body", "request_trailers", "response_head", "response_body",
+      "response_trailers", "log"};
   return names[static_cast<std::size_t>(ph)];
+}
+
+/// True for the phases of the request direction (run first policy to last).
+constexpr bool is_request_phase(phase ph) noexcept {
+  return ph == phase::request_head || ph == phase::request_body || ph == phase::request_trailers;
 }
 
 }  // namespace gantry::policy

@@ -11,8 +11,10 @@
 /// |------------------|--------------------------------------------------------|----------|
 /// | request head     | `R on_request_head(exchange&) const`                   | forward  |
 /// | request body     | `R on_request_body(exchange&, body_chunk&) const`      | forward  |
+/// | request trailers | `R on_request_trailers(exchange&) const`               | forward  |
 /// | response head    | `R on_response_head(exchange&) const`                  | reverse  |
 /// | response body    | `R on_response_body(exchange&, body_chunk&) const`     | reverse  |
+/// | response trailers| `R on_response_trailers(exchange&) const`              | reverse  |
 /// | log              | `void on_log(exchange&) const`                         | forward  |
 ///
 /// `R` is chosen per phase and detected at compile time:
@@ -90,6 +92,12 @@
 ///   the others'; the first is rethrown after all have run.
 /// - **Bodies** go through body phases piece by piece, only when there is a body; the last
 ///   piece has `end_of_stream`. See `body_chunk` for transforming them.
+/// - **Trailers** go through the trailers phase of their direction once, after the body's
+///   last piece, when there was a body or trailers: `exchange::request_trailers` or
+///   `response_trailers` holds them (empty when none came), to read, edit or add to. With a
+///   trailers phase in the chain, a body goes chunked so that they can follow it; an HTTP/1.0
+///   client gets none. A local response's trailers are those its policy added after
+///   `respond`. Answering there works as from the body phase of the same direction.
 /// - **Exceptions.** Phases should not throw on the data path: answer with a status instead.
 ///   An exception escaping a request or response phase propagates out of the chain's `run_*`
 ///   (or its awaitable); the gateway answers 500 if it still can, and still runs log.
@@ -163,6 +171,14 @@ concept request_body_callable =
       p.on_request_body(ex, c, s);
     } || requires(Self& p, exchange& ex, body_chunk& c) { p.on_request_body(ex, c); };
 template <class P, class Self>
+concept request_trailers_callable =
+    requires(Self& p, exchange& ex, state_t<P>& s) { p.on_request_trailers(ex, s); } ||
+    requires(Self& p, exchange& ex) { p.on_request_trailers(ex); };
+template <class P, class Self>
+concept response_trailers_callable =
+    requires(Self& p, exchange& ex, state_t<P>& s) { p.on_response_trailers(ex, s); } ||
+    requires(Self& p, exchange& ex) { p.on_response_trailers(ex); };
+template <class P, class Self>
 concept response_head_callable =
     requires(Self& p, exchange& ex, state_t<P>& s) { p.on_response_head(ex, s); } ||
     requires(Self& p, exchange& ex) { p.on_response_head(ex); };
@@ -179,6 +195,8 @@ template <phase Ph, class P, class Self>
 constexpr bool callable() noexcept {
   if constexpr (Ph == phase::request_head) return request_head_callable<P, Self>;
   if constexpr (Ph == phase::request_body) return request_body_callable<P, Self>;
+  if constexpr (Ph == phase::request_trailers) return request_trailers_callable<P, Self>;
+  if constexpr (Ph == phase::response_trailers) return response_trailers_callable<P, Self>;
   if constexpr (Ph == phase::response_head) return response_head_callable<P, Self>;
   if constexpr (Ph == phase::response_body) return response_body_callable<P, Self>;
   if constexpr (Ph == phase::log) return log_callable<P, Self>;
@@ -196,8 +214,9 @@ inline constexpr bool implements = detail::callable<Ph, P, const P>();
 template <class P>
 concept policy = std::is_class_v<P> && std::move_constructible<P> &&
                  (implements<phase::request_head, P> || implements<phase::request_body, P> ||
+                  implements<phase::request_trailers, P> ||
                   implements<phase::response_head, P> || implements<phase::response_body, P> ||
-                  implements<phase::log, P>);
+                  implements<phase::response_trailers, P> || implements<phase::log, P>);
 
 /// A configuration aggregate that names the policy it builds: `using policy_type = X;`.
 template <class C>
@@ -221,6 +240,16 @@ decltype(auto) call_phase(const P& p, exchange& ex, state_t<P>& s, body_chunk* c
       return p.on_request_body(ex, *chunk, s);
     else
       return p.on_request_body(ex, *chunk);
+  } else if constexpr (Ph == phase::request_trailers) {
+    if constexpr (requires { p.on_request_trailers(ex, s); })
+      return p.on_request_trailers(ex, s);
+    else
+      return p.on_request_trailers(ex);
+  } else if constexpr (Ph == phase::response_trailers) {
+    if constexpr (requires { p.on_response_trailers(ex, s); })
+      return p.on_response_trailers(ex, s);
+    else
+      return p.on_response_trailers(ex);
   } else if constexpr (Ph == phase::response_head) {
     if constexpr (requires { p.on_response_head(ex, s); })
       return p.on_response_head(ex, s);
@@ -278,12 +307,15 @@ consteval bool check_policy() {
   static_assert(std::move_constructible<P>, "a policy must be move-constructible");
   static_assert(policy<P> || !std::is_class_v<P>,
                 "a policy must implement at least one of on_request_head, on_request_body, "
-                "on_response_head, on_response_body or on_log, as const member functions "
+                "on_request_trailers, on_response_head, on_response_body, on_response_trailers "
+                "or on_log, as const member functions "
                 "(see gantry/policy/policy.hpp)");
   check_phase<phase::request_head, P>();
   check_phase<phase::request_body, P>();
+  check_phase<phase::request_trailers, P>();
   check_phase<phase::response_head, P>();
   check_phase<phase::response_body, P>();
+  check_phase<phase::response_trailers, P>();
   check_phase<phase::log, P>();
   if constexpr (has_state<P>) {
     static_assert(std::is_default_constructible_v<state_t<P>>,

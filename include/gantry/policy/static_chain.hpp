@@ -122,6 +122,18 @@ class static_chain {
     if (detail::chain_access::response_final(ex)) return verdict::continue_;
     return run_reverse<phase::response_body, sizeof...(Ps), false>(ex, &chunk, {});
   }
+  /// Runs the request trailers phase (on `exchange::request_trailers`), first policy to last.
+  outcome run_request_trailers(exchange& ex) const {
+    detail::chain_access::ensure_states(ex, layout());
+    if (detail::chain_access::request_closed(ex)) return verdict::respond;
+    return run_forward<phase::request_trailers, 0, false>(ex, nullptr, {});
+  }
+  /// Runs the response trailers phase (on `exchange::response_trailers`), last policy to first.
+  outcome run_response_trailers(exchange& ex) const {
+    detail::chain_access::ensure_states(ex, layout());
+    if (detail::chain_access::response_final(ex)) return verdict::continue_;
+    return run_reverse<phase::response_trailers, sizeof...(Ps), false>(ex, nullptr, {});
+  }
   /// Runs the log phase of every policy, first to last; sets `timings.end` if still unset.
   void run_log(exchange& ex) const {
     detail::chain_access::ensure_states(ex, layout());
@@ -142,7 +154,7 @@ class static_chain {
   template <phase Ph>
   outcome run_at(exchange& ex, body_chunk* chunk, placement at) const {
     const bool timed = at.slots != nullptr && access::timing(ex) != nullptr;
-    if constexpr (Ph == phase::request_head || Ph == phase::request_body) {
+    if constexpr (is_request_phase(Ph)) {
       if (timed) return run_forward<Ph, 0, true>(ex, chunk, at);
       return run_forward<Ph, 0, false>(ex, chunk, at);
     } else {
@@ -178,7 +190,7 @@ class static_chain {
   template <phase Ph>
   static bool responded(exchange& ex, verdict v, std::size_t index) {
     if (v != verdict::respond) return false;
-    if constexpr (Ph == phase::request_head || Ph == phase::request_body)
+    if constexpr (is_request_phase(Ph))
       detail::chain_access::request_responded(ex, index);
     else
       detail::chain_access::response_responded(ex);

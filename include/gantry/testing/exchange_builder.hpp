@@ -31,6 +31,8 @@ class built_exchange {
 
   /// The request body, piece by piece, as the runner streams it through the body phases.
   std::span<const std::string> request_body() const noexcept { return body_; }
+  /// The trailer fields the request body ends with.
+  const http::headers& request_trailers() const noexcept { return trailers_; }
 
  private:
   friend class exchange_builder;
@@ -40,6 +42,7 @@ class built_exchange {
   std::vector<std::pair<std::string, std::string>> param_storage_;
   std::vector<policy::route_param> params_;
   std::vector<std::string> body_;
+  http::headers trailers_;
   policy::exchange exchange_;
 };
 
@@ -90,6 +93,12 @@ class exchange_builder {
     body_.push_back(std::move(piece));
     return *this;
   }
+  /// Adds a trailer field the request body ends with (the runner hands it to the request
+  /// trailers phase when the body ends).
+  exchange_builder& trailer(std::string_view name, std::string_view value) {
+    trailers_.emplace_back(name, value);
+    return *this;
+  }
   /// The clock the exchange reads; the real one by default. It must outlive the exchange.
   exchange_builder& clock(const policy::clock& c) noexcept {
     clock_ = &c;
@@ -108,6 +117,7 @@ class exchange_builder {
   std::vector<std::pair<std::string, std::string>> params_;
   std::string consumer_;
   std::vector<std::string> body_;
+  std::vector<std::pair<std::string, std::string>> trailers_;
   const policy::clock* clock_ = &policy::clock::real();
 };
 
@@ -121,6 +131,7 @@ inline built_exchange::built_exchange(const exchange_builder& b)
   for (const auto& [name, value] : b.fields_) exchange_.request.fields.add(name, value);
   exchange_.params = params_;
   exchange_.consumer = b.consumer_;
+  for (const auto& [name, value] : b.trailers_) trailers_.add(name, value);
 }
 
 }  // namespace gantry::testing

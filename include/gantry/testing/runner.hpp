@@ -29,6 +29,8 @@ struct upstream_reply {
   std::vector<std::pair<std::string, std::string>> headers{};
   /// The body, piece by piece; empty for none.
   std::vector<std::string> body{};
+  /// Trailer fields the body ends with.
+  std::vector<std::pair<std::string, std::string>> trailers{};
 };
 
 /// What happened when `run` ran a chain: the verdict of each phase that ran, what reached the
@@ -38,8 +40,10 @@ struct run_result {
   /// verdict of the last piece that ran (the one that answered, if one did).
   std::optional<policy::verdict> request_head;
   std::optional<policy::verdict> request_body;
+  std::optional<policy::verdict> request_trailers;
   std::optional<policy::verdict> response_head;
   std::optional<policy::verdict> response_body;
+  std::optional<policy::verdict> response_trailers;
   /// How many phase runs suspended (returned a pending outcome) and were resumed.
   int suspensions = 0;
 
@@ -47,13 +51,15 @@ struct run_result {
   bool forwarded = false;
   /// The request head as it went upstream, when `forwarded`.
   http::request upstream_request;
-  /// The request body as it went upstream, pieces joined.
+  /// The request body as it went upstream, pieces joined, and the trailers it ended with.
   std::string upstream_body;
+  http::headers upstream_trailers;
 
   /// The response head the client receives.
   http::response response;
-  /// The response body the client receives, pieces joined.
+  /// The response body the client receives, pieces joined, and the trailers it ends with.
   std::string body;
+  http::headers trailers;
   /// True when the client receives a local response.
   bool local = false;
 };
@@ -72,26 +78,32 @@ struct run_result {
 /// peers are fast and take everything at once, so nothing has reached the client when a
 /// response body phase answers: its local response replaces the whole response. What the
 /// codecs add on the wire (X-Forwarded-*, Via, framing) is not there. Run each exchange once.
+/// `request_trailers` are the fields the request body ends with.
 run_result run(const policy::chain& chain, policy::exchange& ex,
-               std::span<const std::string> request_body = {}, const upstream_reply& reply = {});
+               std::span<const std::string> request_body = {}, const upstream_reply& reply = {},
+               const http::headers& request_trailers = {});
 
 /// Runs any other chain (a `static_chain`, which then runs as one element of a chain, on a
 /// copy of its policies).
+// clang-format 14 garbles requires-clauses: laid out by hand.
+// clang-format off
 template <class Chain>
-requires(!std::same_as<Chain, policy::chain>) run_result
-    run(const Chain& chain, policy::exchange& ex, std::span<const std::string> request_body = {},
-        const upstream_reply& reply = {}) {
+  requires(!std::same_as<Chain, policy::chain>)
+run_result run(const Chain& chain, policy::exchange& ex,
+               std::span<const std::string> request_body = {}, const upstream_reply& reply = {},
+               const http::headers& request_trailers = {}) {
   const policy::chain copy{chain};
-  run_result r = run(copy, ex, request_body, reply);
+  run_result r = run(copy, ex, request_body, reply, request_trailers);
   // The policies' states in `ex` are laid out by `copy`, which ends here.
   policy::detail::chain_access::states(ex).clear();
   return r;
 }
+// clang-format on
 
 /// Runs `chain` on a built exchange, streaming the builder's body pieces.
 template <class Chain>
 run_result run(const Chain& chain, built_exchange& ex, const upstream_reply& reply = {}) {
-  return run(chain, ex.get(), ex.request_body(), reply);
+  return run(chain, ex.get(), ex.request_body(), reply, ex.request_trailers());
 }
 
 /// A readable, stable dump of a result (verdicts, heads, bodies), for comparing two runs and
@@ -103,8 +115,10 @@ inline std::string describe(const run_result& r) {
   };
   out += "request_head=" + verdict_of(r.request_head);
   out += " request_body=" + verdict_of(r.request_body);
+  out += " request_trailers=" + verdict_of(r.request_trailers);
   out += " response_head=" + verdict_of(r.response_head);
   out += " response_body=" + verdict_of(r.response_body);
+  out += " response_trailers=" + verdict_of(r.response_trailers);
   out += " suspensions=" + std::to_string(r.suspensions);
   out += r.forwarded ? " forwarded\n" : " not-forwarded\n";
   if (r.forwarded) {
@@ -119,6 +133,13 @@ inline std::string describe(const run_result& r) {
       out += "\n";
     }
     out += "> body: " + r.upstream_body + "\n";
+    for (auto f : r.upstream_trailers) {
+      out += "> trailer ";
+      out += f.name;
+      out += ": ";
+      out += f.value;
+      out += "\n";
+    }
   }
   out += r.local ? "< local " : "< upstream ";
   out += std::to_string(static_cast<unsigned>(r.response.status)) + "\n";
@@ -130,6 +151,13 @@ inline std::string describe(const run_result& r) {
     out += "\n";
   }
   out += "< body: " + r.body + "\n";
+  for (auto f : r.trailers) {
+    out += "< trailer ";
+    out += f.name;
+    out += ": ";
+    out += f.value;
+    out += "\n";
+  }
   return out;
 }
 

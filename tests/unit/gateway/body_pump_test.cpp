@@ -71,6 +71,12 @@ struct recording_sink {
   }
 };
 
+// For pumps without a trailers phase.
+gantry::policy::outcome no_trailers_phase() {
+  FAIL("the trailers phase ran");
+  return gantry::policy::verdict::continue_;
+}
+
 // Runs the pump without a body phase.
 gantry::detail::pump_result pump(scripted_source& from, recording_sink& to, bool& started) {
   asio::io_context io;
@@ -78,8 +84,8 @@ gantry::detail::pump_result pump(scripted_source& from, recording_sink& to, bool
     FAIL("the body phase ran");
     return gantry::policy::verdict::continue_;
   };
-  return gantry::testing::run_awaitable(io,
-                                        gantry::detail::pump_body(from, to, false, never, started));
+  return gantry::testing::run_awaitable(
+      io, gantry::detail::pump_body(from, to, false, never, started, nullptr, no_trailers_phase));
 }
 
 }  // namespace
@@ -193,7 +199,7 @@ TEST_CASE("body pump: the body phase sees each piece, then an empty last one, an
     to.writer.begin(true);
     bool started = false;
     const auto r = gantry::testing::run_awaitable(
-        io, gantry::detail::pump_body(from, to, true, phase, started));
+        io, gantry::detail::pump_body(from, to, true, phase, started, nullptr, no_trailers_phase));
     CHECK_FALSE(r.answered);
     CHECK(seen == std::vector<std::string>{"drop|", "swap|", "|eos"});
     REQUIRE(to.writes.size() == 1);
@@ -208,7 +214,7 @@ TEST_CASE("body pump: the body phase sees each piece, then an empty last one, an
     recording_sink to;
     bool started = false;
     const auto r = gantry::testing::run_awaitable(
-        io, gantry::detail::pump_body(from, to, true, phase, started));
+        io, gantry::detail::pump_body(from, to, true, phase, started, nullptr, no_trailers_phase));
     CHECK(r.answered);
     CHECK(seen == std::vector<std::string>{"ab|", "stop|"});
     CHECK(to.writes.empty());
@@ -220,7 +226,7 @@ TEST_CASE("body pump: the body phase sees each piece, then an empty last one, an
     recording_sink to;
     bool started = false;
     const auto r = gantry::testing::run_awaitable(
-        io, gantry::detail::pump_body(from, to, true, phase, started));
+        io, gantry::detail::pump_body(from, to, true, phase, started, nullptr, no_trailers_phase));
     CHECK_FALSE(r.answered);
     CHECK(seen.empty());
     CHECK_FALSE(started);
@@ -244,8 +250,8 @@ TEST_CASE("body pump: a piece the source marks last reaches the phase as the end
   to.writer.begin(true);
   bool started = false;
   asio::io_context io;
-  const auto r =
-      gantry::testing::run_awaitable(io, gantry::detail::pump_body(from, to, true, phase, started));
+  const auto r = gantry::testing::run_awaitable(
+      io, gantry::detail::pump_body(from, to, true, phase, started, nullptr, no_trailers_phase));
   CHECK_FALSE(r.answered);
   CHECK(seen == std::vector<std::string>{"ab|", "cd|eos"});
   REQUIRE(to.writes.size() == 1);

@@ -214,3 +214,65 @@ TEST_CASE("policy testing: a local answer with no body reaches no response body 
   CHECK_FALSE(r.response_body.has_value());
   CHECK(response.empty());
 }
+
+namespace {
+
+// Trailers phases that leave a trace of their order, edit both directions, and answer when
+// asked to.
+struct trailer_probe {
+  std::string name;
+  std::vector<std::string>* trace;
+  bool answer_request = false;
+  verdict on_request_trailers(exchange& ex) const {
+    trace->push_back(name + ":request_trailers");
+    ex.request_trailers.add("X-By", name);
+    if (answer_request) return ex.respond(gantry::http::status::bad_request, "bad trailer\n");
+    return verdict::continue_;
+  }
+  verdict on_response_trailers(exchange& ex) const {
+    trace->push_back(name + ":response_trailers");
+    ex.response_trailers.add("X-By", name);
+    return verdict::continue_;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("policy testing: trailers phases run in each direction's order and edit the trailers") {
+  std::vector<std::string> trace;
+  gantry::policy::chain c;
+  c.add(trailer_probe{"A", &trace}).add(trailer_probe{"B", &trace});
+  auto ex = exchange_builder{}
+                .method(gantry::http::method::post)
+                .body("x")
+                .trailer("X-Client", "c")
+                .build();
+  auto r = gantry::testing::run(c, ex,
+                                {.status = gantry::http::status::ok,
+                                 .headers = {},
+                                 .body = {"y"},
+                                 .trailers = {{"X-Up", "u"}}});
+  CHECK(trace == std::vector<std::string>{"A:request_trailers", "B:request_trailers",
+                                          "B:response_trailers", "A:response_trailers"});
+  CHECK(r.request_trailers == verdict::continue_);
+  CHECK(r.response_trailers == verdict::continue_);
+  CHECK(r.upstream_trailers.get("X-Client") == "c");
+  CHECK(r.upstream_trailers.count("X-By") == 2);
+  CHECK(r.trailers.get("X-Up") == "u");
+  CHECK(r.trailers.count("X-By") == 2);
+}
+
+TEST_CASE("policy testing: a request trailers answer keeps the request from the upstream") {
+  std::vector<std::string> trace;
+  gantry::policy::chain c;
+  c.add(trailer_probe{"A", &trace}).add(trailer_probe{"B", &trace, true});
+  auto ex = exchange_builder{}.method(gantry::http::method::post).body("x").build();
+  auto r = gantry::testing::run(c, ex);
+  CHECK(r.request_trailers == verdict::respond);
+  CHECK_FALSE(r.forwarded);
+  CHECK(r.local);
+  CHECK(r.response.status == gantry::http::status::bad_request);
+  // Only A passed the request on: only A sees the local answer's trailers phase.
+  CHECK(trace == std::vector<std::string>{"A:request_trailers", "B:request_trailers",
+                                          "A:response_trailers"});
+}
