@@ -136,3 +136,76 @@ TEST_CASE("policy parity: a mock behind transforms, both ways") {
   CHECK(expected.find("< local 201") != std::string::npos);
   CHECK(expected.find("< X-Path: /users/7") != std::string::npos);
 }
+
+namespace {
+
+// Trailers phases that log, tag the trailers and answer or suspend as told.
+struct trailer_probe {
+  std::string name;
+  probe_kit::trace* log = nullptr;
+  act request = act::pass;
+  act response = act::pass;
+
+  gantry::policy::outcome on_request_trailers(gantry::policy::exchange& ex) const {
+    ex.request_trailers.add("X-By", name);
+    return step("request_trailers", request, ex);
+  }
+  gantry::policy::outcome on_response_trailers(gantry::policy::exchange& ex) const {
+    ex.response_trailers.add("X-By", name);
+    return step("response_trailers", response, ex);
+  }
+
+ private:
+  gantry::policy::outcome step(const char* phase, act a, gantry::policy::exchange& ex) const {
+    const std::string label = name + ":" + phase;
+    log->push_back(label);
+    if (a == act::pass) return gantry::policy::verdict::continue_;
+    if (a == act::respond) return ex.respond(status::forbidden, "from " + name, "text/plain");
+    return probe_kit::suspend(a, ex, label, name, log);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("policy parity: trailers phases, static_chain and chain alike") {
+  struct trailer_scenario {
+    const char* name;
+    act a_request, a_response, b_request, b_response;
+  };
+  const trailer_scenario scenarios[] = {
+      {"all continue", act::pass, act::pass, act::pass, act::pass},
+      {"the second answers on the request trailers", act::pass, act::pass, act::respond, act::pass},
+      {"the first answers on the response trailers", act::pass, act::respond, act::pass, act::pass},
+      {"suspend, then answer", act::post, act::pass, act::post_respond, act::timer},
+  };
+  for (const trailer_scenario& s : scenarios) {
+    CAPTURE(s.name);
+    probe_kit::trace log;
+    const trailer_probe a{"A", &log, s.a_request, s.a_response};
+    const trailer_probe b{"B", &log, s.b_request, s.b_response};
+    chain dynamic;
+    dynamic.add(a).add(b);
+    const static_chain<trailer_probe, trailer_probe> fixed{a, b};
+    auto expected = run_once(dynamic, log, true);
+    CHECK(run_once(fixed, log, true) == expected);
+    chain mixed;
+    mixed.add(a).add(static_chain<trailer_probe>{b});
+    CHECK(run_once(mixed, log, true) == expected);
+    CHECK(expected.find("A:request_trailers") != std::string::npos);
+  }
+}
+
+TEST_CASE("policy parity: a static_chain's own trailers entry points, called directly") {
+  probe_kit::trace log;
+  const static_chain<trailer_probe, trailer_probe> fixed{
+      trailer_probe{"A", &log}, trailer_probe{"B", &log, act::pass, act::respond}};
+  auto ex = exchange_builder{}.build();
+  auto request = fixed.run_request_trailers(*ex);
+  REQUIRE(request.ready());
+  CHECK(request.value() == gantry::policy::verdict::continue_);
+  CHECK(ex->request_trailers.count("X-By") == 2);
+  auto response = fixed.run_response_trailers(*ex);
+  REQUIRE(response.ready());
+  CHECK(response.value() == gantry::policy::verdict::respond);  // B, which runs first
+  CHECK(log == probe_kit::trace{"A:request_trailers", "B:request_trailers", "B:response_trailers"});
+}
