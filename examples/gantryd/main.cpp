@@ -310,6 +310,9 @@ int main(int argc, char** argv) {
     std::thread demo_thread;
     config_source source;
     gantry::config::document doc;
+    // The file's stamp as it was before it was read: a change made while gantryd starts is
+    // seen by the first poll (taken later, it could be missed).
+    file_stamp stamp;
     const bool legacy = !cmd.upstreams.empty();
     const bool demo = !legacy && cmd.config_file.empty();
     if (legacy) {
@@ -327,6 +330,7 @@ int main(int argc, char** argv) {
         demo_thread = std::thread{[&] { demo_io.run(); }};
       } else {
         source.file = cmd.config_file;
+        stamp = file_stamp::of(source.file);
       }
       doc = source.load_first(cmd.workers);
     }
@@ -388,7 +392,6 @@ int main(int argc, char** argv) {
     };
     watch_hangups();
     asio::steady_timer poll{control_io};
-    file_stamp stamp = source.reloadable() ? file_stamp::of(source.file) : file_stamp{};
     std::function<void()> watch_file = [&] {
       poll.expires_after(std::chrono::seconds{1});
       poll.async_wait([&](std::error_code ec) {
