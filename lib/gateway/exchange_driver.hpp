@@ -38,6 +38,8 @@ class exchange_driver {
   exchange_driver& operator=(const exchange_driver&) = delete;
 
   policy::exchange& exchange() noexcept { return exchange_; }
+  // The downstream port from now on (see exchange_flow::bind).
+  void bind(Downstream& down) noexcept { flow_.bind(down); }
 
   // Begins an exchange on `head` (taken by swapping buffers) and picks its route, on the
   // newest configuration.
@@ -56,6 +58,8 @@ class exchange_driver {
 
   void enforce_deadlines(clock::time_point now) noexcept { upstream_.enforce_deadline(now); }
   void close() noexcept { upstream_.close(); }
+  // An upstream connection is still lent to the exchange (it did not end).
+  bool upstream_lent() const noexcept { return upstream_.lent(); }
 
  private:
   // The route's action: a local answer, or the proxy flow. Not a coroutine.

@@ -58,9 +58,13 @@ class exchange_flow {
  public:
   // `scratch` is the connection's working string, shared with its codecs.
   exchange_flow(policy::exchange& ex, Downstream& down, Upstream& up, std::string& scratch)
-      : exchange_{ex}, down_{down}, upstream_{up}, scratch_{scratch} {}
+      : exchange_{ex}, down_{&down}, upstream_{up}, scratch_{scratch} {}
   exchange_flow(const exchange_flow&) = delete;
   exchange_flow& operator=(const exchange_flow&) = delete;
+
+  // The downstream port from now on: a connection's state (with this flow) serves one
+  // connection after another.
+  void bind(Downstream& down) noexcept { down_ = &down; }
 
   // The chain of the exchange about to run, which outlives it, and what forwarding does with
   // Proxy-Authorization and Proxy-Authenticate.
@@ -104,7 +108,7 @@ class exchange_flow {
   asio::awaitable<after> relay_response();
 
   policy::exchange& exchange_;
-  Downstream& down_;
+  Downstream* down_;
   Upstream& upstream_;
   std::string& scratch_;
   const Chain* chain_ = nullptr;

@@ -42,7 +42,7 @@ void exchange_flow<Downstream, Upstream, Chain>::end() noexcept {
   // An upstream connection still lent to the exchange did not end cleanly: closed, whatever
   // path the exchange took out.
   if (upstream_.lent()) upstream_.release(false);
-  exchange_.request_bytes = down_.request_bytes();
+  exchange_.request_bytes = down_->request_bytes();
   try {
     chain_->run_log(exchange_);
   } catch (const std::exception& e) {
@@ -102,16 +102,16 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::send_local(bo
   }
   flow_detail::drop_unwritable(exchange_.response);
   drop_unwritable_fields(exchange_.response_trailers);
-  if (down_.response_started()) co_return after::close;  // too late to answer: just close
-  down_.queue_local_head(exchange_.response, piece.data.size(), close,
-                         !exchange_.response_trailers.empty());
+  if (down_->response_started()) co_return after::close;  // too late to answer: just close
+  down_->queue_local_head(exchange_.response, piece.data.size(), close,
+                          !exchange_.response_trailers.empty());
   std::error_code ec;
-  if (!down_.queue(piece.data)) ec = down_.written(co_await down_.send(piece.data));
+  if (!down_->queue(piece.data)) ec = down_->written(co_await down_->send(piece.data));
   if (!ec) {
-    down_.queue_end(exchange_.response_trailers);
-    if (down_.has_queued()) ec = down_.written(co_await down_.send());
+    down_->queue_end(exchange_.response_trailers);
+    if (down_->has_queued()) ec = down_->written(co_await down_->send());
   }
-  co_return (ec || down_.closes_after()) ? after::close : after::keep_alive;
+  co_return (ec || down_->closes_after()) ? after::close : after::keep_alive;
 }
 
 template <class Downstream, class Upstream, class Chain>
@@ -121,7 +121,7 @@ asio::awaitable<void> exchange_flow<Downstream, Upstream, Chain>::fail(std::erro
 
 template <class Downstream, class Upstream, class Chain>
 asio::awaitable<void> exchange_flow<Downstream, Upstream, Chain>::fail(http::status status) {
-  if (down_.response_started()) co_return;
+  if (down_->response_started()) co_return;
   scratch_.clear();
   scratch_.append(std::to_string(static_cast<unsigned>(status)));
   scratch_.push_back(' ');
@@ -139,7 +139,7 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::forward(
   const bool trailers_phase = chain.has_phase(policy::phase::request_trailers);
   // Body phases may change a body's length, and trailers phases add trailers: the body then
   // goes chunked, whatever its framing was.
-  http::body_framing framing = down_.request_framing();
+  http::body_framing framing = down_->request_framing();
   if ((body_phase || trailers_phase) && framing.content_length.value_or(0) > 0)
     framing = {true, std::nullopt};
   if (!upstream_.prepare_head(exchange_.request, framing, credentials_, exchange_.downstream, to)) {
@@ -161,13 +161,13 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::forward(
     upstream_.queue_head(exchange_.request);
 
     std::error_code sent;
-    if (down_.request_complete()) {
+    if (down_->request_complete()) {
       // A second try of a request read whole without a body piece: its head, and the end.
-      upstream_.queue_end(down_.trailers());
+      upstream_.queue_end(down_->trailers());
       sent = upstream_.written(co_await upstream_.send());
     } else {
       const pump_result pumped = co_await pump_body(
-          down_, upstream_, body_phase,
+          *down_, upstream_, body_phase,
           [&](policy::body_chunk& c) { return chain.run_request_body(exchange_, c); }, body_started,
           trailers_phase ? &exchange_.request_trailers : nullptr,
           [&] { return chain.run_request_trailers(exchange_); });
@@ -207,7 +207,7 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::forward(
           co_return after::close;
         }
         case head_step::interim:
-          if (co_await down_.send_interim(upstream_.response())) co_return after::close;
+          if (co_await down_->send_interim(upstream_.response())) co_return after::close;
           break;
         case head_step::skipped:
           break;
@@ -245,22 +245,22 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::relay_respons
   const bool trailers_phase = chain.has_phase(policy::phase::response_trailers);
   http::body_framing framing = upstream_.response_framing();
   if (body_phase || trailers_phase) framing.content_length.reset();
-  down_.queue_response_head(exchange_.response, framing, false);
+  down_->queue_response_head(exchange_.response, framing, false);
   bool body_seen = false;
   const pump_result pumped = co_await pump_body(
-      upstream_, down_, body_phase,
+      upstream_, *down_, body_phase,
       [&](policy::body_chunk& c) { return chain.run_response_body(exchange_, c); }, body_seen,
       trailers_phase ? &exchange_.response_trailers : nullptr,
       [&] { return chain.run_response_trailers(exchange_); });
   if (pumped.answered) {
     // A body or trailers phase answered: its local response replaces the upstream's if nothing of
     // that reached the client yet; a response under way is broken, and the connection just closes.
-    if (!down_.retract_response_head()) co_return after::close;
+    if (!down_->retract_response_head()) co_return after::close;
     co_return co_await send_local(true);
   }
   // Cut mid-body, on either side: the client must not see a whole response.
   if (pumped.error) co_return after::close;
-  co_return down_.closes_after() ? after::close : after::keep_alive;
+  co_return down_->closes_after() ? after::close : after::keep_alive;
 }
 
 }  // namespace gantry::detail

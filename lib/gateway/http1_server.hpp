@@ -9,6 +9,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -21,12 +22,33 @@
 #include "gantry/http/response.hpp"
 #include "gantry/http/status.hpp"
 #include "gantry/net/byte_stream.hpp"
+#include "gantry/policy/downstream.hpp"
 #include "http1_body_writer.hpp"
 #include "io_buffer.hpp"
 #include "session.hpp"
 #include "transfer.hpp"
 
 namespace gantry::detail {
+
+template <net::byte_stream Stream>
+class http1_server;
+
+// What a connection of `http1_server` needs only while it reads a request or carries an
+// exchange: the parser, the read buffer, the working strings, the body writer, and the
+// exchange driver with its upstream codec. About 2 KiB and more on the heap (header buffers):
+// an idle connection gives it back to its worker, which lends it to the next connection with
+// bytes to read.
+template <net::byte_stream Stream>
+struct http1_connection_state final : pooled_state {
+  http1_connection_state(worker& owner, http1_server<Stream>& server);
+
+  std::string out;      // bytes being assembled for the next write, toward either side
+  std::string scratch;  // for building header values
+  exchange_driver<http1_server<Stream>> driver;
+  http::parser parser;
+  io_buffer in;
+  http1_body_writer body;
+};
 
 template <net::byte_stream Stream>
 class http1_server final : public session_base {
@@ -36,21 +58,27 @@ class http1_server final : public session_base {
   http1_server(const http1_server&) = delete;
   http1_server& operator=(const http1_server&) = delete;
 
-  asio::awaitable<void> run();
+  // The connection's life, in turns: `serve_until_idle` serves requests until the connection
+  // goes idle (true) or is to end (false); while idle, the caller waits on `wait_readable`
+  // with no frame of the session's own, then calls it again; `linger` ends it. An idle
+  // connection is then its socket, this object and one wait.
+  asio::awaitable<bool> serve_until_idle();
+  auto wait_readable() { return client_.async_wait_readable(core::use_tuple); }
+  asio::awaitable<void> linger();
 
   void enforce_deadlines(clock::time_point now) noexcept override;
   void close_if_idle() noexcept override;
   void close() noexcept override;
 
   // The downstream port, for the exchange driver.
-  http::body_framing request_framing() const noexcept { return parser_.framing(); }
+  http::body_framing request_framing() const noexcept { return state_->parser.framing(); }
   bool request_complete() const noexcept { return request_complete_; }
   std::uint64_t request_bytes() const noexcept { return request_bytes_; }
   // The request body (a body pump's source).
   body_step next_piece();
   transfer read_more();
   std::error_code read_done(const transfer_result& r);
-  const http::headers& trailers() const noexcept { return parser_.trailers(); }
+  const http::headers& trailers() const noexcept { return state_->parser.trailers(); }
   void body_done() noexcept {}
   // The response.
   asio::awaitable<std::error_code> send_interim(http::response& res);
@@ -60,12 +88,12 @@ class http1_server final : public session_base {
   bool retract_response_head() noexcept;
   bool closes_after() const noexcept { return close_after_; }
   // The response body (a body pump's sink).
-  bool queue(std::string_view piece) { return body_.queue(piece); }
-  bool has_queued() const noexcept { return body_.has_queued(); }
-  void queue_end(const http::headers& trailers) { body_.queue_end(trailers); }
+  bool queue(std::string_view piece) { return state_->body.queue(piece); }
+  bool has_queued() const noexcept { return state_->body.has_queued(); }
+  void queue_end(const http::headers& trailers) { state_->body.queue_end(trailers); }
   transfer send(std::string_view piece = {}) {
     arm(options_.body_timeout);
-    return client_.async_write({asio::buffer(out_), asio::buffer(piece)}, core::use_tuple);
+    return client_.async_write({asio::buffer(state_->out), asio::buffer(piece)}, core::use_tuple);
   }
   std::error_code written(const transfer_result& r);
 
@@ -85,7 +113,7 @@ class http1_server final : public session_base {
   // The head's first bytes are there: reading it begins, on its deadline.
   head_read begin_head();
   head_read parse_head();
-  // Waits for and reads the rest of a head that `next_request_head` found `pending`.
+  // Reads the rest of a head that `next_request_head` found begun but `pending`.
   asio::awaitable<head_read> read_request_head();
   // Checks the request head and says how its exchange goes; a status refuses it.
   std::optional<http::status> plan_exchange();
@@ -93,16 +121,19 @@ class http1_server final : public session_base {
   transfer continue_then_read();
   // An error answer outside any exchange (malformed request): no policy sees it.
   [[gnu::cold]] asio::awaitable<void> respond_plain(http::status status);
-  // Half-closes, then drains what the client still sends until it closes too (bounded).
-  asio::awaitable<void> linger();
 
   // Reads what the client has sent, if anything: `would_block` when nothing is there yet, and
   // then the connection holds no buffer.
   std::error_code read_ready_bytes();
   // Reads on the deadline its caller armed for a whole head.
-  transfer read_client() { return client_.async_read_some(in_.prepare(), core::use_tuple); }
+  transfer read_client() { return client_.async_read_some(state_->in.prepare(), core::use_tuple); }
   std::error_code client_read(const transfer_result& r);
   void ensure_buffer();
+  // The connection's working state: taken from the worker (or made) when bytes arrive, given
+  // back when it goes idle, so an idle connection holds only its socket and this object.
+  void ensure_state();
+  // Between two messages, `mid_message` false: the parser is ready for the next as it is.
+  void release_state(bool mid_message) noexcept;
   // Deadlines are checked by the worker's tick; arming one clears an earlier expiry.
   void arm(clock::duration timeout) noexcept {
     deadline_ = clock::now() + timeout;
@@ -112,13 +143,9 @@ class http1_server final : public session_base {
   worker& owner_;
   const client_options& options_;
   Stream client_;
-  std::string out_;      // bytes being assembled for the next write, toward either side
-  std::string scratch_;  // for building header values
-  exchange_driver<http1_server> driver_;
-  http::parser parser_;
-  io_buffer in_;
-  http1_body_writer body_;
-  // What `exchange().downstream` views.
+  std::unique_ptr<http1_connection_state<Stream>> state_;
+  // The connection's facts, which each exchange's `downstream` gets, and what they view.
+  policy::downstream_facts facts_;
   std::string peer_address_;
   std::string local_address_;
   std::uint64_t request_bytes_ = 0;

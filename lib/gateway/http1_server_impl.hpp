@@ -40,50 +40,83 @@ inline http::status status_of(const http::parser& parser) noexcept {
 }  // namespace http1_server_detail
 
 template <net::byte_stream Stream>
+http1_connection_state<Stream>::http1_connection_state(worker& owner, http1_server<Stream>& server)
+    : pooled_state{&state_kind<http1_connection_state>},
+      driver{owner, server, out, scratch},
+      parser{http::parser_mode::request, owner.options().client.request_limits},
+      body{out} {}
+
+template <net::byte_stream Stream>
 http1_server<Stream>::http1_server(worker& owner, Stream client)
-    : owner_{owner},
-      options_{owner.options().client},
-      client_{std::move(client)},
-      driver_{owner, *this, out_, scratch_},
-      parser_{http::parser_mode::request, owner.options().client.request_limits},
-      body_{out_} {
+    : owner_{owner}, options_{owner.options().client}, client_{std::move(client)} {
   // The connection's facts, for every exchange on it: X-Forwarded-For and -Proto, policies
   // and the log read them.
-  policy::downstream_facts& facts = driver_.exchange().downstream;
   if (const auto peer = client_.remote_endpoint(); peer.port() != 0) {
     peer_address_ = peer.address().to_string();
-    facts.peer_address = peer_address_;
-    facts.peer_port = peer.port();
+    facts_.peer_address = peer_address_;
+    facts_.peer_port = peer.port();
   }
   if (const auto local = client_.local_endpoint(); local.port() != 0) {
     local_address_ = local.address().to_string();
-    facts.local_address = local_address_;
-    facts.local_port = local.port();
+    facts_.local_address = local_address_;
+    facts_.local_port = local.port();
   }
   owner_.attach(*this);
 }
 
 template <net::byte_stream Stream>
+void http1_server<Stream>::ensure_state() {
+  if (state_) return;
+  state_ = owner_.take_state<http1_connection_state<Stream>>();
+  if (state_)
+    state_->driver.bind(*this);
+  else
+    state_ = std::make_unique<http1_connection_state<Stream>>(owner_, *this);
+  state_->driver.exchange().downstream = facts_;
+}
+
+template <net::byte_stream Stream>
+void http1_server<Stream>::release_state(bool mid_message) noexcept {
+  if (!state_) return;
+  if (state_->in.has_storage()) owner_.give_buffer(state_->in.release_storage());
+  // Only a clean state goes back: no upstream connection lent, no message half parsed.
+  if (state_->driver.upstream_lent()) {
+    state_.reset();
+    return;
+  }
+  if (mid_message) state_->parser.reset();
+  owner_.give_state(std::move(state_));
+}
+
+template <net::byte_stream Stream>
 asio::awaitable<void> serve_connection(std::shared_ptr<worker> owner, Stream client) {
   http1_server<Stream> s{*owner, std::move(client)};
-  co_await s.run();
+  while (co_await s.serve_until_idle()) {
+    // Idle: nothing but this frame and the wait (a deadline or stop closes the socket).
+    const auto [ec] = co_await s.wait_readable();
+    if (ec) break;
+  }
+  co_await s.linger();
 }
 
 template <net::byte_stream Stream>
 http1_server<Stream>::~http1_server() {
-  if (in_.has_storage()) owner_.give_buffer(in_.release_storage());
+  release_state(true);
   owner_.detach(*this);
 }
 
 template <net::byte_stream Stream>
-asio::awaitable<void> http1_server<Stream>::run() {
+asio::awaitable<bool> http1_server<Stream>::serve_until_idle() {
   using http1_server_detail::status_of;
   for (;;) {
     // Under load the next request is usually there whole: then no coroutine waits for it.
     head_read head = next_request_head();
-    if (head == head_read::pending) head = co_await read_request_head();
+    if (head == head_read::pending) {
+      if (phase_ == phase::idle) co_return true;  // nothing of a request yet: the caller waits
+      head = co_await read_request_head();
+    }
     if (head != head_read::ready) {
-      if (head == head_read::refused) co_await respond_plain(status_of(parser_));
+      if (head == head_read::refused) co_await respond_plain(status_of(state_->parser));
       if (head == head_read::timed_out) co_await respond_plain(http::status::request_timeout);
       break;
     }
@@ -94,11 +127,11 @@ asio::awaitable<void> http1_server<Stream>::run() {
     }
     // Each exchange runs here rather than in a coroutine of its own: a coroutine frame per
     // request costs about 250 instructions, more than most of the steps it would hold.
-    driver_.begin(parser_.request());
+    state_->driver.begin(state_->parser.request());
     after next = after::close;
     std::exception_ptr failure;
     try {
-      next = co_await driver_.run();
+      next = co_await state_->driver.run();
     } catch (...) {
       failure = std::current_exception();
     }
@@ -106,15 +139,16 @@ asio::awaitable<void> http1_server<Stream>::run() {
       // A policy threw (they should answer with a status instead): the client gets a 500 if
       // nothing of the response went out yet, and the log phase still runs.
       http1_server_detail::report_policy_failure(failure);
-      co_await driver_.fail(http::status::internal_server_error);
+      co_await state_->driver.fail(http::status::internal_server_error);
       next = after::close;
     }
-    driver_.end();
+    state_->driver.end();
     if (next == after::close) break;
   }
-  co_await linger();
+  co_return false;
 }
 
+// Half-closes, then drains what the client still sends until it closes too (bounded).
 template <net::byte_stream Stream>
 asio::awaitable<void> http1_server<Stream>::linger() {
   std::error_code ec;
@@ -123,10 +157,11 @@ asio::awaitable<void> http1_server<Stream>::linger() {
     phase_ = phase::idle;
     arm(http1_server_detail::linger_time);
     // Into the pooled buffer: a buffer in this frame would be held by every idle connection.
+    ensure_state();
     ensure_buffer();
     for (std::size_t drained = 0; drained < 64 * 1024;) {
-      in_.clear();
-      auto [read_ec, n] = co_await client_.async_read_some(in_.prepare(), core::use_tuple);
+      state_->in.clear();
+      auto [read_ec, n] = co_await client_.async_read_some(state_->in.prepare(), core::use_tuple);
       if (read_ec) break;
       drained += n;
     }
@@ -137,7 +172,7 @@ asio::awaitable<void> http1_server<Stream>::linger() {
 template <net::byte_stream Stream>
 typename http1_server<Stream>::head_read http1_server<Stream>::next_request_head() {
   response_started_ = false;
-  if (in_.empty()) {
+  if (!state_ || state_->in.empty()) {
     if (owner_.draining()) return head_read::closed;
     phase_ = phase::idle;
     arm(options_.keepalive_timeout);
@@ -159,8 +194,8 @@ typename http1_server<Stream>::head_read http1_server<Stream>::begin_head() {
 
 template <net::byte_stream Stream>
 typename http1_server<Stream>::head_read http1_server<Stream>::parse_head() {
-  auto step = parser_.parse(in_.readable());
-  in_.consume(step.consumed);
+  auto step = state_->parser.parse(state_->in.readable());
+  state_->in.consume(step.consumed);
   request_bytes_ += step.consumed;
   switch (step.event) {
     case http::parse_event::head:
@@ -180,27 +215,16 @@ template <net::byte_stream Stream>
 asio::awaitable<typename http1_server<Stream>::head_read>
 http1_server<Stream>::read_request_head() {
   for (;;) {
-    if (phase_ == phase::idle) {
-      // Waiting for a request that has not begun, without a buffer; the wait's end is no
-      // answer (closed, or idle too long).
-      auto [ec] = co_await client_.async_wait_readable(core::use_tuple);
-      if (!ec) ec = read_ready_bytes();
-      if (ec == asio::error::would_block) continue;
-      if (ec) co_return head_read::closed;
-      const head_read head = begin_head();
-      if (head != head_read::pending) co_return head;
-    } else {
-      if (client_read(co_await read_client()))
-        co_return timed_out_ ? head_read::timed_out : head_read::closed;
-      const head_read head = parse_head();
-      if (head != head_read::pending) co_return head;
-    }
+    if (client_read(co_await read_client()))
+      co_return timed_out_ ? head_read::timed_out : head_read::closed;
+    const head_read head = parse_head();
+    if (head != head_read::pending) co_return head;
   }
 }
 
 template <net::byte_stream Stream>
 std::optional<http::status> http1_server<Stream>::plan_exchange() {
-  http::request& req = parser_.request();
+  http::request& req = state_->parser.request();
   client_version_ = req.version;
   head_request_ = req.method == http::method::head;
   request_complete_ = false;
@@ -219,8 +243,8 @@ std::optional<http::status> http1_server<Stream>::plan_exchange() {
       // Routes and their policies see one spelling of each path, and so does the upstream.
       http::normalize_path(req.target, options_.paths) != http::path_error::none)
     return http::status::bad_request;
-  has_body_ = parser_.chunked() || parser_.content_length().value_or(0) > 0;
-  close_after_ = !parser_.keep_alive() || owner_.draining() ||
+  has_body_ = state_->parser.chunked() || state_->parser.content_length().value_or(0) > 0;
+  close_after_ = !state_->parser.keep_alive() || owner_.draining() ||
                  (options_.max_requests_per_connection != 0 &&
                   requests_served_ >= options_.max_requests_per_connection);
   // An upgrade is not forwarded (Upgrade is hop-by-hop); what follows its head is another
@@ -240,19 +264,19 @@ std::optional<http::status> http1_server<Stream>::plan_exchange() {
 
 template <net::byte_stream Stream>
 body_step http1_server<Stream>::next_piece() {
-  auto step = parser_.parse(in_.readable());
-  in_.consume(step.consumed);
+  auto step = state_->parser.parse(state_->in.readable());
+  state_->in.consume(step.consumed);
   request_bytes_ += step.consumed;
   switch (step.event) {
     case http::parse_event::body:
-      return {body_step::kind::piece, parser_.body(), {}, parser_.body_complete()};
+      return {body_step::kind::piece, state_->parser.body(), {}, state_->parser.body_complete()};
     case http::parse_event::message_end:
       request_complete_ = true;
       return {body_step::kind::end};
     case http::parse_event::need_more:
       return {body_step::kind::need_more};
     default:
-      return {body_step::kind::failed, {}, parser_.error()};
+      return {body_step::kind::failed, {}, state_->parser.error()};
   }
 }
 
@@ -260,7 +284,7 @@ template <net::byte_stream Stream>
 transfer http1_server<Stream>::read_more() {
   if (continue_due_) return continue_then_read();
   arm(options_.body_timeout);
-  return client_.async_read_some(in_.prepare(), core::use_tuple);
+  return client_.async_read_some(state_->in.prepare(), core::use_tuple);
 }
 
 template <net::byte_stream Stream>
@@ -270,10 +294,10 @@ transfer http1_server<Stream>::continue_then_read() {
   const auto [ec, n] = co_await client_.async_write(
       {asio::buffer(http1_server_detail::continue_response), asio::const_buffer{}},
       core::use_tuple);
-  driver_.exchange().response_bytes += n;
+  state_->driver.exchange().response_bytes += n;
   if (ec) co_return transfer_result{ec, 0};
   arm(options_.body_timeout);
-  co_return co_await client_.async_read_some(in_.prepare(), core::use_tuple);
+  co_return co_await client_.async_read_some(state_->in.prepare(), core::use_tuple);
 }
 
 template <net::byte_stream Stream>
@@ -281,7 +305,7 @@ std::error_code http1_server<Stream>::read_done(const transfer_result& r) {
   deadline_ = clock::time_point::max();
   const auto& [ec, n] = r;
   if (!ec) {
-    in_.commit(n);
+    state_->in.commit(n);
     return {};
   }
   return client_error(timed_out_ ? timed_out() : ec);
@@ -290,9 +314,9 @@ std::error_code http1_server<Stream>::read_done(const transfer_result& r) {
 template <net::byte_stream Stream>
 std::error_code http1_server<Stream>::written(const transfer_result& r) {
   deadline_ = clock::time_point::max();
-  body_.wrote();
+  state_->body.wrote();
   const auto& [ec, n] = r;
-  driver_.exchange().response_bytes += n;
+  state_->driver.exchange().response_bytes += n;
   if (!ec) return {};
   return client_error(timed_out_ ? timed_out() : ec);
 }
@@ -301,9 +325,9 @@ template <net::byte_stream Stream>
 asio::awaitable<std::error_code> http1_server<Stream>::send_interim(http::response& res) {
   // HTTP/1.0 clients must not see interim responses (RFC 9110 15.2).
   if (client_version_ == http::http_1_0) co_return std::error_code{};
-  out_.clear();
-  http::serialize_head(res, out_);
-  body_.begin(false);
+  state_->out.clear();
+  http::serialize_head(res, state_->out);
+  state_->body.begin(false);
   co_return written(co_await send());
 }
 
@@ -336,11 +360,11 @@ void http1_server<Stream>::queue_response_head(http::response& res,
     res.fields.add("Connection", "keep-alive");
   }
   res.version = http::http_1_1;
-  out_.clear();
-  http::serialize_head(res, out_);
-  body_.begin(chunked, bodyless);
+  state_->out.clear();
+  http::serialize_head(res, state_->out);
+  state_->body.begin(chunked, bodyless);
   response_started_ = true;
-  response_bytes_at_head_ = driver_.exchange().response_bytes;
+  response_bytes_at_head_ = state_->driver.exchange().response_bytes;
 }
 
 template <net::byte_stream Stream>
@@ -350,8 +374,8 @@ void http1_server<Stream>::queue_local_head(http::response& res, std::size_t bod
   if (!close_after_ && !request_complete_) {
     // The request was answered before its end was parsed; without a body the end is
     // already here, and the connection can carry the next request.
-    auto step = parser_.parse(in_.readable());
-    in_.consume(step.consumed);
+    auto step = state_->parser.parse(state_->in.readable());
+    state_->in.consume(step.consumed);
     request_bytes_ += step.consumed;
     if (step.event == http::parse_event::message_end)
       request_complete_ = true;
@@ -375,17 +399,17 @@ void http1_server<Stream>::queue_local_head(http::response& res, std::size_t bod
   } else if (client_version_ == http::http_1_0) {
     res.fields.add("Connection", "keep-alive");
   }
-  out_.clear();
-  http::serialize_head(res, out_);
-  body_.begin(chunked, head_request_ || bodyless);
+  state_->out.clear();
+  http::serialize_head(res, state_->out);
+  state_->body.begin(chunked, head_request_ || bodyless);
   response_started_ = true;
-  response_bytes_at_head_ = driver_.exchange().response_bytes;
+  response_bytes_at_head_ = state_->driver.exchange().response_bytes;
 }
 
 template <net::byte_stream Stream>
 bool http1_server<Stream>::retract_response_head() noexcept {
-  if (driver_.exchange().response_bytes != response_bytes_at_head_) return false;
-  out_.clear();
+  if (state_->driver.exchange().response_bytes != response_bytes_at_head_) return false;
+  state_->out.clear();
   response_started_ = false;
   return true;
 }
@@ -402,11 +426,12 @@ asio::awaitable<void> http1_server<Stream>::respond_plain(http::status status) {
   body.push_back(' ');
   body.append(http::reason_phrase(status));
   body.push_back('\n');
-  out_.clear();
-  http::serialize_response(std::move(res), body, out_);
-  if (phase_ == phase::exchanging && head_request_) out_.resize(out_.size() - body.size());
+  state_->out.clear();
+  http::serialize_response(std::move(res), body, state_->out);
+  if (phase_ == phase::exchanging && head_request_)
+    state_->out.resize(state_->out.size() - body.size());
   response_started_ = true;
-  body_.begin(false);
+  state_->body.begin(false);
   written(co_await send());
 }
 
@@ -414,7 +439,7 @@ template <net::byte_stream Stream>
 std::error_code http1_server<Stream>::client_read(const transfer_result& r) {
   const auto& [ec, n] = r;
   if (!ec) {
-    in_.commit(n);
+    state_->in.commit(n);
     return {};
   }
   return timed_out_ ? timed_out() : ec;
@@ -422,17 +447,18 @@ std::error_code http1_server<Stream>::client_read(const transfer_result& r) {
 
 template <net::byte_stream Stream>
 std::error_code http1_server<Stream>::read_ready_bytes() {
-  // Between requests a connection holds no buffer, only its session and socket (NGINX frees
-  // its buffers between requests too): 10 000 idle clients cost megabytes, not 16 KiB each.
-  // A read is tried at once, as asio would; only when nothing is there does the buffer go
-  // back to the worker while the socket is watched.
+  // Between requests a connection holds no buffer and no state, only its socket and this
+  // object (NGINX frees its buffers between requests too): 10 000 idle clients cost
+  // megabytes, not 16 KiB each. A read is tried at once, as asio would; only when nothing is
+  // there do the buffer and the state go back to the worker while the socket is watched.
+  ensure_state();
   ensure_buffer();
   std::error_code ec;
-  const std::size_t n = client_.read_some_now(in_.prepare(), ec);
+  const std::size_t n = client_.read_some_now(state_->in.prepare(), ec);
   if (!ec) {
-    in_.commit(n);
+    state_->in.commit(n);
   } else if (nothing_ready(ec)) {
-    owner_.give_buffer(in_.release_storage());
+    release_state(false);
     return asio::error::would_block;
   }
   return ec;
@@ -440,7 +466,8 @@ std::error_code http1_server<Stream>::read_ready_bytes() {
 
 template <net::byte_stream Stream>
 void http1_server<Stream>::ensure_buffer() {
-  if (!in_.has_storage()) in_ = io_buffer{owner_.take_buffer(), owner_.options().buffer_size};
+  if (!state_->in.has_storage())
+    state_->in = io_buffer{owner_.take_buffer(), owner_.options().buffer_size};
 }
 
 template <net::byte_stream Stream>
@@ -455,7 +482,7 @@ void http1_server<Stream>::enforce_deadlines(clock::time_point now) noexcept {
     else
       client_.cancel();
   }
-  driver_.enforce_deadlines(now);
+  if (state_) state_->driver.enforce_deadlines(now);
 }
 
 template <net::byte_stream Stream>
@@ -466,7 +493,7 @@ void http1_server<Stream>::close_if_idle() noexcept {
 template <net::byte_stream Stream>
 void http1_server<Stream>::close() noexcept {
   client_.close();
-  driver_.close();
+  if (state_) state_->driver.close();
 }
 
 }  // namespace gantry::detail

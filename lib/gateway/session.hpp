@@ -26,6 +26,23 @@ class session_base {
   session_base* next = nullptr;
 };
 
+// What a connection holds only while it works (parser, buffers, exchange state), kept by its
+// worker between connections: an idle connection gives it back (see worker::take_state).
+// `kind` tells the types apart without a dynamic_cast: the address of `state_kind<T>`.
+class pooled_state {
+ public:
+  explicit pooled_state(const void* kind) noexcept : kind_{kind} {}
+  virtual ~pooled_state() = default;
+  pooled_state(const pooled_state&) = delete;
+  pooled_state& operator=(const pooled_state&) = delete;
+  const void* kind() const noexcept { return kind_; }
+
+ private:
+  const void* kind_;
+};
+template <class T>
+inline constexpr char state_kind = 0;
+
 // Runs a session on `client` for as long as the connection lasts; `owner` is kept alive
 // for as long as the coroutine's frame exists (a host context may destroy it after the
 // gateway is gone).

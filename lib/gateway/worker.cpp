@@ -105,6 +105,11 @@ std::unique_ptr<char[]> worker::take_buffer() {
   return buffer;
 }
 
+void worker::give_state(std::unique_ptr<pooled_state> state) {
+  // As for buffers: enough spares for a burst.
+  if (spare_states_.size() < 256) spare_states_.push_back(std::move(state));
+}
+
 void worker::give_buffer(std::unique_ptr<char[]> buffer) {
   // Keep enough spares for a burst, not a high-water mark's worth forever.
   if (spare_buffers_.size() < 256) spare_buffers_.push_back(std::move(buffer));

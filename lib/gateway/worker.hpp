@@ -78,6 +78,20 @@ class worker : public std::enable_shared_from_this<worker> {
   // Read buffers are recycled through the worker so a request allocates none.
   std::unique_ptr<char[]> take_buffer();
   void give_buffer(std::unique_ptr<char[]> buffer);
+  // So are connection states: a spare of type `State`, or null when there is none.
+  template <class State>
+  std::unique_ptr<State> take_state() noexcept {
+    for (auto it = spare_states_.end(); it != spare_states_.begin();) {
+      --it;
+      if ((*it)->kind() == &state_kind<State>) {
+        std::unique_ptr<State> state{static_cast<State*>(it->release())};
+        spare_states_.erase(it);
+        return state;
+      }
+    }
+    return nullptr;
+  }
+  void give_state(std::unique_ptr<pooled_state> state);
 
   // Sessions register themselves so the tick can enforce their deadlines and stop can
   // close them.
@@ -140,6 +154,8 @@ class worker : public std::enable_shared_from_this<worker> {
   bool draining_ = false;
   bool ticking_ = false;
   clock::time_point drain_deadline_{};
+  // Last, so they go first: their codecs give buffers and connections back to the above.
+  std::vector<std::unique_ptr<pooled_state>> spare_states_;
 };
 
 }  // namespace gantry::detail
