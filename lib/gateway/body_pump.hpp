@@ -56,13 +56,14 @@ struct pump_result {
 // source learns that the body ended only after its last piece (a chunked body's last chunk),
 // that mark comes on one more, empty piece. A body that had no piece at all reaches the
 // phase not at all.
+//
+// `first` is the source's first step, already taken (see `start_pump`).
 template <class Source, class Sink, class RunPhase, class RunTrailers>
-asio::awaitable<pump_result> pump_body(Source& from, Sink& to, bool with_phase, RunPhase run_phase,
+asio::awaitable<pump_result> pump_from(Source& from, Sink& to, bool with_phase, RunPhase run_phase,
                                        bool& started, http::headers* trailers,
-                                       RunTrailers run_trailers) {
+                                       RunTrailers run_trailers, body_step first) {
   bool ended_in_phase = false;  // the phase saw `end_of_stream` on a piece with data
-  for (;;) {
-    const body_step step = from.next_piece();
+  for (body_step step = first;; step = from.next_piece()) {
     switch (step.what) {
       case body_step::kind::piece: {
         started = true;
@@ -118,6 +119,47 @@ asio::awaitable<pump_result> pump_body(Source& from, Sink& to, bool with_phase, 
         co_return pump_result{step.error};
     }
   }
+}
+
+// The whole pump, as one awaitable.
+template <class Source, class Sink, class RunPhase, class RunTrailers>
+asio::awaitable<pump_result> pump_body(Source& from, Sink& to, bool with_phase, RunPhase run_phase,
+                                       bool& started, http::headers* trailers,
+                                       RunTrailers run_trailers) {
+  return pump_from(from, to, with_phase, std::move(run_phase), started, trailers,
+                   std::move(run_trailers), from.next_piece());
+}
+
+// How a pump began: either the body is over and queued, its end included (the caller sends
+// what is queued and takes the result with `written`), or `rest` awaits the remainder.
+struct pump_start {
+  bool ended = false;
+  asio::awaitable<pump_result> rest{};
+};
+
+// Starts a pump the way most bodies allow: with no phase to run, what the source already
+// holds (often the whole body, or its absence) is queued at once, and only a body that needs
+// a read, or a piece too big to copy, gets a coroutine of its own (about 250 instructions).
+// A sink's `queue` copies any piece up to `coalesce_limit`.
+template <class Source, class Sink, class RunPhase, class RunTrailers>
+pump_start start_pump(Source& from, Sink& to, bool with_phase, RunPhase run_phase, bool& started,
+                      http::headers* trailers, RunTrailers run_trailers) {
+  body_step step = from.next_piece();
+  if (!with_phase && trailers == nullptr) {
+    for (;; step = from.next_piece()) {
+      if (step.what == body_step::kind::piece && step.data.size() <= coalesce_limit) {
+        started = true;
+        to.queue(step.data);
+        continue;
+      }
+      if (step.what != body_step::kind::end) break;
+      to.queue_end(from.trailers());
+      from.body_done();
+      return {true, {}};
+    }
+  }
+  return {false, pump_from(from, to, with_phase, std::move(run_phase), started, trailers,
+                           std::move(run_trailers), step)};
 }
 
 }  // namespace gantry::detail

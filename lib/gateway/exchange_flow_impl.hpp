@@ -166,11 +166,16 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::forward(
       upstream_.queue_end(down_->trailers());
       sent = upstream_.written(co_await upstream_.send());
     } else {
-      const pump_result pumped = co_await pump_body(
+      pump_start pump = start_pump(
           *down_, upstream_, body_phase,
           [&](policy::body_chunk& c) { return chain.run_request_body(exchange_, c); }, body_started,
           trailers_phase ? &exchange_.request_trailers : nullptr,
           [&] { return chain.run_request_trailers(exchange_); });
+      pump_result pumped;
+      if (pump.ended)
+        pumped.error = upstream_.written(co_await upstream_.send());
+      else
+        pumped = co_await std::move(pump.rest);
       // A request body or trailers phase answered: the upstream has part of the request, and
       // is dropped.
       if (pumped.answered) co_return co_await send_local(true);
@@ -247,11 +252,16 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::relay_respons
   if (body_phase || trailers_phase) framing.content_length.reset();
   down_->queue_response_head(exchange_.response, framing, false);
   bool body_seen = false;
-  const pump_result pumped = co_await pump_body(
+  pump_start pump = start_pump(
       upstream_, *down_, body_phase,
       [&](policy::body_chunk& c) { return chain.run_response_body(exchange_, c); }, body_seen,
       trailers_phase ? &exchange_.response_trailers : nullptr,
       [&] { return chain.run_response_trailers(exchange_); });
+  pump_result pumped;
+  if (pump.ended)
+    pumped.error = down_->written(co_await down_->send());
+  else
+    pumped = co_await std::move(pump.rest);
   if (pumped.answered) {
     // A body or trailers phase answered: its local response replaces the upstream's if nothing of
     // that reached the client yet; a response under way is broken, and the connection just closes.

@@ -81,12 +81,6 @@ headers::iterator headers::erase(iterator position) noexcept {
   return position;
 }
 
-void headers::clear() noexcept {
-  storage_.clear();
-  entries_.clear();
-  checked_ = 0;
-}
-
 bool headers::writable() noexcept {
   for (; checked_ < entries_.size(); ++checked_) {
     const field f = at(checked_);

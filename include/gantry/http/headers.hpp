@@ -55,8 +55,13 @@ class headers {
   /// container is next added to, `pred`'s own included.
   template <class Predicate>
   std::size_t erase_if(Predicate pred);
-  /// Removes all fields; the buffers keep their capacity.
-  void clear() noexcept;
+  /// Removes all fields; the buffers keep their capacity. Inline: every exchange clears
+  /// several containers, most of them empty.
+  void clear() noexcept {
+    storage_.clear();
+    entries_.clear();
+    checked_ = 0;
+  }
 
   /// True when every field can be written as it is (`http::is_writable_field`): no name that
   /// is not a token, no value with CR, LF or NUL. Fields filled by `header_builder` are taken
