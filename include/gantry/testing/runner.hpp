@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -121,43 +122,29 @@ inline std::string describe(const run_result& r) {
   out += " response_trailers=" + verdict_of(r.response_trailers);
   out += " suspensions=" + std::to_string(r.suspensions);
   out += r.forwarded ? " forwarded\n" : " not-forwarded\n";
+  // One line per field, after `prefix`.
+  auto fields = [&out](std::string_view prefix, const http::headers& of) {
+    for (auto f : of) {
+      out += prefix;
+      out += f.name;
+      out += ": ";
+      out += f.value;
+      out += "\n";
+    }
+  };
   if (r.forwarded) {
     out += "> ";
     out += http::to_string(r.upstream_request.method);
     out += " " + r.upstream_request.target + "\n";
-    for (auto f : r.upstream_request.fields) {
-      out += "> ";
-      out += f.name;
-      out += ": ";
-      out += f.value;
-      out += "\n";
-    }
+    fields("> ", r.upstream_request.fields);
     out += "> body: " + r.upstream_body + "\n";
-    for (auto f : r.upstream_trailers) {
-      out += "> trailer ";
-      out += f.name;
-      out += ": ";
-      out += f.value;
-      out += "\n";
-    }
+    fields("> trailer ", r.upstream_trailers);
   }
   out += r.local ? "< local " : "< upstream ";
   out += std::to_string(static_cast<unsigned>(r.response.status)) + "\n";
-  for (auto f : r.response.fields) {
-    out += "< ";
-    out += f.name;
-    out += ": ";
-    out += f.value;
-    out += "\n";
-  }
+  fields("< ", r.response.fields);
   out += "< body: " + r.body + "\n";
-  for (auto f : r.trailers) {
-    out += "< trailer ";
-    out += f.name;
-    out += ": ";
-    out += f.value;
-    out += "\n";
-  }
+  fields("< trailer ", r.trailers);
   return out;
 }
 

@@ -29,6 +29,7 @@
 #include "gantry/policy/chain.hpp"
 #include "gantry/policy/direct_response.hpp"
 #include "gantry/policy/static_chain.hpp"
+#include "raw_exchange.hpp"
 
 using namespace std::chrono_literals;
 using gantry::core::use_tuple;
@@ -375,18 +376,7 @@ struct injecting_policy {
   }
 };
 
-// One request with Connection: close; everything the gateway sent back, up to its close.
-std::string exchange_raw(asio::ip::tcp::endpoint gateway, std::string_view request) {
-  asio::io_context io;
-  asio::ip::tcp::socket socket{io};
-  socket.connect(gateway);
-  asio::write(socket, asio::buffer(request));
-  std::string received;
-  char buffer[4096];
-  std::error_code ec;
-  while (!ec) received.append(buffer, socket.read_some(asio::buffer(buffer), ec));
-  return received;
-}
+using gantry::test::exchange_raw;
 
 }  // namespace
 

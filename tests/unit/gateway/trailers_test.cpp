@@ -12,6 +12,7 @@
 #include "gantry/gateway/gateway.hpp"
 #include "gantry/http/parser.hpp"
 #include "gantry/policy/chain.hpp"
+#include "raw_exchange.hpp"
 
 namespace {
 
@@ -114,17 +115,7 @@ struct local_with_trailers {
   }
 };
 
-std::string exchange_raw(asio::ip::tcp::endpoint gateway, std::string_view request) {
-  asio::io_context io;
-  asio::ip::tcp::socket socket{io};
-  socket.connect(gateway);
-  asio::write(socket, asio::buffer(request));
-  std::string received;
-  char buffer[4096];
-  std::error_code ec;
-  while (!ec) received.append(buffer, socket.read_some(asio::buffer(buffer), ec));
-  return received;
-}
+using gantry::test::exchange_raw;
 
 bool has(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
