@@ -7,6 +7,7 @@
 #include "config_errors.hpp"
 #include "gantry/core/ascii.hpp"
 #include "gantry/http/method.hpp"
+#include "gantry/policy/phase.hpp"
 
 namespace gantry::policy {
 namespace {
@@ -190,6 +191,10 @@ struct compiled_edits {
   std::vector<header_rename> rename;
   std::vector<value_edit> set;
   std::vector<value_edit> add;
+
+  bool empty() const noexcept {
+    return remove.empty() && rename.empty() && set.empty() && add.empty();
+  }
 };
 
 void check_name(detail::config_errors& errors, const std::string& field, std::string_view name) {
@@ -306,6 +311,13 @@ verdict headers::on_request_head(exchange& ex) const {
 
 verdict headers::on_response_head(exchange& ex) const {
   return apply<false>(compiled_->response, ex, ex.response.fields);
+}
+
+std::uint8_t headers::phases_in_use() const noexcept {
+  std::uint8_t in_use = 0;
+  if (!compiled_->request.empty()) in_use |= phase_bit(phase::request_head);
+  if (!compiled_->response.empty()) in_use |= phase_bit(phase::response_head);
+  return in_use;
 }
 
 }  // namespace gantry::policy

@@ -240,8 +240,12 @@ class chain {
     } else {
       static_assert(detail::check_policy<T>());
       link l;
-      l.policy = std::make_shared<const detail::erased_model<T>>(std::forward<P>(policy_or_config));
+      auto model =
+          std::make_shared<const detail::erased_model<T>>(std::forward<P>(policy_or_config));
       l.phases = detail::phase_bits<T>;
+      if constexpr (requires(const T& p) { p.phases_in_use(); })
+        l.phases &= static_cast<std::uint8_t>(model->get().phases_in_use());
+      l.policy = std::move(model);
       l.names = {std::string{detail::type_name<T>()}};
       if constexpr (has_state<T>) {
         l.states = {{&detail::state_entry_of<T>, 1}, sizeof(state_t<T>)};

@@ -3,6 +3,7 @@
 /// The headers policy: add, set, remove and rename fields of the request and the response,
 /// with values computed from route params and request fields.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,8 @@ class headers {
 
   verdict on_request_head(exchange& ex) const;
   verdict on_response_head(exchange& ex) const;
+  /// The directions that have edits: a chain skips the other.
+  std::uint8_t phases_in_use() const noexcept;
 
  private:
   struct compiled;

@@ -31,6 +31,11 @@ constexpr std::string_view name_of(phase ph) noexcept {
   return names[static_cast<std::size_t>(ph)];
 }
 
+/// The bit of `ph` in a set of phases (`policy::phases_in_use`, a chain's phase mask).
+constexpr std::uint8_t phase_bit(phase ph) noexcept {
+  return static_cast<std::uint8_t>(1u << static_cast<unsigned>(ph));
+}
+
 /// True for the phases of the request direction (run first policy to last).
 constexpr bool is_request_phase(phase ph) noexcept {
   return ph == phase::request_head || ph == phase::request_body || ph == phase::request_trailers;

@@ -25,6 +25,12 @@
 /// - `outcome`: decided per call: return a `verdict` when the answer is known now, or the
 ///   awaitable of a coroutine when it is not.
 ///
+/// A policy whose configuration leaves some of its phases with nothing to do may say which do
+/// something: a const member `std::uint8_t phases_in_use() const` returning their bits
+/// (`phase_bit`). A `chain` then never calls the others, so what is configured but idle costs
+/// nothing (a header transform for responses only costs requests no call). Without it, every
+/// phase the policy implements is called.
+///
 /// A policy that keeps per-exchange state declares it as a nested type, `using state = ...;`
 /// (default-constructible, not over-aligned). Each phase may then take it as a last parameter,
 /// `on_request_head(exchange&, state&)`; a phase that does not need it leaves it out. The chain

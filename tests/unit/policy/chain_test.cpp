@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -371,4 +372,38 @@ TEST_CASE("policy chain: an empty chain continues everywhere") {
   CHECK(ra.forwarded);
   CHECK(ra.body == "up");
   CHECK(gantry::testing::describe(ra) == gantry::testing::describe(rb));
+}
+
+namespace {
+
+// Implements both head phases, but says only the response one does anything.
+struct half_idle {
+  int* request_calls;
+  int* response_calls;
+  gantry::policy::verdict on_request_head(gantry::policy::exchange&) const {
+    ++*request_calls;
+    return gantry::policy::verdict::continue_;
+  }
+  gantry::policy::verdict on_response_head(gantry::policy::exchange&) const {
+    ++*response_calls;
+    return gantry::policy::verdict::continue_;
+  }
+  std::uint8_t phases_in_use() const noexcept {
+    return gantry::policy::phase_bit(gantry::policy::phase::response_head);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("policy chain: a phase a policy says it does not use is never called") {
+  int request_calls = 0;
+  int response_calls = 0;
+  chain ch;
+  ch.add(half_idle{&request_calls, &response_calls});
+  CHECK_FALSE(ch.has_phase(gantry::policy::phase::request_head));
+  auto ex = exchange_builder{}.build();
+  auto r = gantry::testing::run(ch, ex);
+  CHECK(r.forwarded);
+  CHECK(request_calls == 0);
+  CHECK(response_calls == 1);
 }

@@ -148,3 +148,21 @@ TEST_CASE("policy headers: configuration errors are all reported with their fiel
     }
   }
 }
+
+TEST_CASE("policy headers: a direction with no edits is never called by a chain") {
+  using gantry::policy::phase;
+  chain responses_only;
+  responses_only.add(headers_config{.request = {}, .response = {.set = {{"X-A", "1"}}}});
+  CHECK_FALSE(responses_only.has_phase(phase::request_head));
+  CHECK(responses_only.has_phase(phase::response_head));
+  chain requests_only;
+  requests_only.add(headers_config{.request = {.set = {{"X-B", "2"}}}, .response = {}});
+  CHECK(requests_only.has_phase(phase::request_head));
+  CHECK_FALSE(requests_only.has_phase(phase::response_head));
+  // And they still do what they are configured to.
+  auto ex = exchange_builder{}.build();
+  auto r = gantry::testing::run(responses_only, ex);
+  CHECK(r.response.fields.get("X-A") == "1");
+  auto ex2 = exchange_builder{}.build();
+  CHECK(gantry::testing::run(requests_only, ex2).upstream_request.fields.get("X-B") == "2");
+}
