@@ -57,7 +57,7 @@ struct pump_result {
 // that mark comes on one more, empty piece. A body that had no piece at all reaches the
 // phase not at all.
 //
-// `first` is the source's first step, already taken (see `start_pump`).
+// `first` is the source's first step, already taken: `start_pump` begins every pump.
 template <class Source, class Sink, class RunPhase, class RunTrailers>
 asio::awaitable<pump_result> pump_from(Source& from, Sink& to, bool with_phase, RunPhase run_phase,
                                        bool& started, http::headers* trailers,
@@ -119,15 +119,6 @@ asio::awaitable<pump_result> pump_from(Source& from, Sink& to, bool with_phase, 
         co_return pump_result{step.error};
     }
   }
-}
-
-// The whole pump, as one awaitable.
-template <class Source, class Sink, class RunPhase, class RunTrailers>
-asio::awaitable<pump_result> pump_body(Source& from, Sink& to, bool with_phase, RunPhase run_phase,
-                                       bool& started, http::headers* trailers,
-                                       RunTrailers run_trailers) {
-  return pump_from(from, to, with_phase, std::move(run_phase), started, trailers,
-                   std::move(run_trailers), from.next_piece());
 }
 
 // How a pump began: either the body is over and queued, its end included (the caller sends

@@ -37,23 +37,23 @@ class recording_chain {
     return record(chain_.run_request_trailers(ex), result_.request_trailers);
   }
   policy::outcome run_response_trailers(policy::exchange& ex) const {
-    if (final(ex)) return chain_.run_response_trailers(ex);
+    if (answered_final(ex)) return chain_.run_response_trailers(ex);
     return record(chain_.run_response_trailers(ex), result_.response_trailers);
   }
   // Once a response phase answered, the response is final and no policy runs a response
   // phase for it: the flow's calls then record nothing.
   policy::outcome run_response_head(policy::exchange& ex) const {
-    if (final(ex)) return chain_.run_response_head(ex);
+    if (answered_final(ex)) return chain_.run_response_head(ex);
     return record(chain_.run_response_head(ex), result_.response_head);
   }
   policy::outcome run_response_body(policy::exchange& ex, policy::body_chunk& piece) const {
-    if (final(ex)) return chain_.run_response_body(ex, piece);
+    if (answered_final(ex)) return chain_.run_response_body(ex, piece);
     return record(chain_.run_response_body(ex, piece), result_.response_body);
   }
   void run_log(policy::exchange& ex) const { chain_.run_log(ex); }
 
  private:
-  static bool final(const policy::exchange& ex) noexcept {
+  static bool answered_final(const policy::exchange& ex) noexcept {
     return policy::detail::chain_access::response_final(ex);
   }
   policy::outcome record(policy::outcome o, std::optional<policy::verdict>& into) const {
@@ -93,7 +93,7 @@ run_result run(const policy::chain& chain, policy::exchange& ex,
     bool failed = false;
     try {
       co_await flow.run([&] { return flow.forward({}); });
-    } catch (const std::exception&) {
+    } catch (...) {
       failed = true;  // as in the gateway: a 500 if the response has not begun
     }
     if (failed) co_await flow.fail(http::status::internal_server_error);
