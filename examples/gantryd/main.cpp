@@ -72,7 +72,9 @@ Options:
 
 With --config, timeouts and limits come from the file; the options above that set them are
 refused there. When ready, gantryd prints "gantryd listening on HOST:PORT" for each listen
-address and, with an admin listener, "gantryd admin on HOST:PORT".
+address, "gantryd listener NAME on HOST:PORT" for each address of a named listener and,
+with an admin listener, "gantryd admin on HOST:PORT". The admin listener is served by the
+same workers as the others.
 )";
 
 struct command_line {
@@ -212,7 +214,8 @@ void apply_command_line(gantry::config::document& doc, const command_line& cmd) 
   if (cmd.workers) doc.options.workers = *cmd.workers;
   if (cmd.listen) doc.listen = {*cmd.listen};
   if (cmd.admin) doc.admin_listen = *cmd.admin;
-  if (doc.listen.empty()) throw std::invalid_argument("nothing to listen on");
+  if (doc.listen.empty() && doc.listeners.empty())
+    throw std::invalid_argument("nothing to listen on");
 }
 
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {
@@ -221,25 +224,35 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
   return text;
 }
 
-// The admin listener's own small configuration: Prometheus metrics and a health check.
-gantry::gateway_config admin_config(std::shared_ptr<const gantry::policy::metrics_registry> r) {
+// The admin listener's routes: Prometheus metrics and a health check. It runs on the
+// gateway's workers, beside the listeners of the configuration.
+gantry::listener_config admin_listener(std::shared_ptr<const gantry::policy::metrics_registry> r) {
   namespace route = gantry::route;
-  gantry::gateway_config c;
-  gantry::policy::chain prometheus;
-  prometheus.add(gantry::policy::metrics_endpoint_config{.registry = std::move(r)});
-  c.policies.push_back({.name = "prometheus", .chain = std::move(prometheus)});
+  gantry::listener_config admin;
+  admin.name = "admin";
   route::route metrics;
   metrics.name = "metrics";
   metrics.match.path = route::path_exact{"/metrics"};
-  metrics.policies = {"prometheus"};  // answers before the action is reached
+  // The endpoint answers before the action is reached.
+  metrics.chain.add(gantry::policy::metrics_endpoint_config{.registry = std::move(r)});
   metrics.action = route::direct_response{.status = gantry::http::status::not_found};
-  c.routes.push_back(std::move(metrics));
+  admin.routes.push_back(std::move(metrics));
   route::route health;
   health.name = "healthz";
   health.match.path = route::path_exact{"/healthz"};
   health.action = route::direct_response{.status = gantry::http::status::ok, .body = "ok\n"};
-  c.routes.push_back(std::move(health));
-  return c;
+  admin.routes.push_back(std::move(health));
+  return admin;
+}
+
+// Adds the admin listener to a configuration about to be served.
+void add_admin_listener(gantry::gateway_config& config,
+                        std::shared_ptr<const gantry::policy::metrics_registry> registry) {
+  for (const gantry::listener_config& l : config.listeners)
+    if (l.name == "admin")
+      throw std::invalid_argument(
+          "a listener is named \"admin\", the admin listener's name: rename it, or drop --admin");
+  config.listeners.push_back(admin_listener(std::move(registry)));
 }
 
 // Changes of a file seen by polling: portable, and once a second is plenty for a config.
@@ -264,9 +277,11 @@ int check(const command_line& cmd) {
     source.file = cmd.check_file;
     auto doc = source.load_first(cmd.workers);
     apply_command_line(doc, cmd);
-    const std::string summary = fmt::format("{}: valid ({} clusters, {} routes, {} policies)\n",
-                                            source.file, doc.gateway.clusters.size(),
-                                            doc.gateway.routes.size(), doc.gateway.policies.size());
+    const std::string summary = fmt::format(
+        "{}: valid ({} clusters, {} routes, {} policies, {} named listeners)\n", source.file,
+        doc.gateway.clusters.size(), doc.gateway.routes.size(), doc.gateway.policies.size(),
+        doc.gateway.listeners.size());
+    if (doc.admin_listen) add_admin_listener(doc.gateway, source.options.metrics);
     // Compiled as serving would (routes, clusters and policies as one snapshot), not served.
     gantry::gateway gw{doc.options};
     gw.reload(std::move(doc.gateway));
@@ -342,32 +357,39 @@ int main(int argc, char** argv) {
     asio::signal_set hangups{control_io, SIGHUP};
 
     raise_descriptor_limit();
+    // The admin listener's metrics are the configuration's registry, so they survive reloads.
+    std::shared_ptr<const gantry::policy::metrics_registry> admin_registry;
+    if (doc.admin_listen) {
+      admin_registry = source.options.metrics != nullptr
+                           ? source.options.metrics
+                           : std::make_shared<gantry::policy::metrics_registry>(1);
+      add_admin_listener(doc.gateway, admin_registry);
+    }
     gantry::gateway gw{doc.options};
     gw.configure(std::move(doc.gateway));
+    auto print_bound = [](std::string_view what, const asio::ip::tcp::endpoint& at) {
+      fmt::print("gantryd {} on {}:{}\n", what, at.address().to_string(), at.port());
+    };
     std::vector<asio::ip::tcp::endpoint> bound;
     for (const std::string& address : doc.listen) bound.push_back(gw.listen(address));
+    std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> named;
+    for (const auto& l : doc.listeners)
+      for (const std::string& address : l.listen)
+        named.emplace_back(l.options.name, gw.listen(address, l.options));
+    std::optional<asio::ip::tcp::endpoint> admin_bound;
+    if (doc.admin_listen) admin_bound = gw.listen(*doc.admin_listen, {.name = "admin"});
     gw.start();
-    for (const auto& b : bound)
-      fmt::print("gantryd listening on {}:{}\n", b.address().to_string(), b.port());
-
-    std::optional<gantry::gateway> admin;
-    if (doc.admin_listen) {
-      auto registry = source.options.metrics != nullptr
-                          ? source.options.metrics
-                          : std::make_shared<gantry::policy::metrics_registry>(1);
-      admin.emplace(gantry::gateway_options{.workers = 1});
-      admin->configure(admin_config(registry));
-      auto admin_bound = admin->listen(*doc.admin_listen);
-      admin->start();
-      fmt::print("gantryd admin on {}:{}\n", admin_bound.address().to_string(), admin_bound.port());
-    }
+    for (const auto& b : bound) print_bound("listening", b);
+    for (const auto& [name, at] : named) print_bound(fmt::format("listener {}", name), at);
+    if (admin_bound) print_bound("admin", *admin_bound);
     if (!cmd.quiet) {
       fmt::print("  workers: {}, connections: at most {}, config: {}\n", gw.options().workers,
                  gw.options().client.max_total_connections,
                  legacy ? fmt::format("upstreams {}", fmt::join(cmd.upstreams, ", "))
                  : demo ? std::string{"built-in demo (two demo API versions in-process)"}
                         : source.file);
-      if (demo) fmt::print("  try: curl -i http://localhost:{}/users/7\n", bound.front().port());
+      if (demo && !bound.empty())
+        fmt::print("  try: curl -i http://localhost:{}/users/7\n", bound.front().port());
     }
     std::fflush(stdout);
 
@@ -375,6 +397,7 @@ int main(int argc, char** argv) {
     auto reload = [&](std::string_view why) {
       try {
         gantry::config::document next = source.load();
+        if (admin_registry) add_admin_listener(next.gateway, admin_registry);
         gw.reload(std::move(next.gateway));
         fmt::print("gantryd: reloaded {} ({}), generation {}\n", source.file, why, gw.generation());
       } catch (const std::exception& e) {
@@ -409,16 +432,11 @@ int main(int argc, char** argv) {
       if (ec) return;
       if (!cmd.quiet) fmt::print("gantryd: stopping, draining in-flight requests\n");
       gw.stop();
-      if (admin) admin->stop();
       hangups.cancel();
       poll.cancel();
     });
     std::thread control_thread{[&] { control_io.run(); }};
     gw.wait();
-    if (admin) {
-      admin->stop();
-      admin->wait();
-    }
     control_io.stop();
     control_thread.join();
     demo_io.stop();

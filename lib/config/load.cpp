@@ -75,23 +75,26 @@ class loader {
   void run(const node& root, document& doc) {
     if (!root.expect_map({"listen", "admin", "workers", "client", "upstream", "drain_timeout",
                           "timer_resolution", "buffer_size", "clusters", "policies",
-                          "listener_policies", "routes"}))
+                          "listener_policies", "routes", "listeners"}))
       return;
     read_listen(root["listen"], doc.listen);
     read_admin(root["admin"], doc.admin_listen);
     read_options(root, doc.options);
     read_clusters(root["clusters"], doc.gateway.clusters);
     read_policies(root["policies"], doc.gateway.policies);
-    for (const node& item : root["listener_policies"].items()) {
-      if (auto name = item.as_string()) {
-        policy_refs_.push_back({*name, item});
-        doc.gateway.listener_policies.push_back(std::move(*name));
-      }
-    }
+    read_policy_names(root["listener_policies"], doc.gateway.listener_policies);
     std::vector<route_entry> routes = read_routes(root["routes"]);
+    std::vector<std::vector<route_entry>> listener_routes =
+        read_listeners(root["listeners"], doc, root["admin"].present());
     check_references();
     validate_table(root["routes"], routes);
     for (route_entry& r : routes) doc.gateway.routes.push_back(std::move(r.value));
+    const std::vector<node> listener_nodes = root["listeners"].items();
+    for (std::size_t i = 0; i < listener_routes.size(); ++i) {
+      validate_table(listener_nodes[i]["routes"], listener_routes[i]);
+      for (route_entry& r : listener_routes[i])
+        doc.gateway.listeners[i].routes.push_back(std::move(r.value));
+    }
     // The gateway would refuse it (without routes, it proxies to its first cluster). Left
     // out after other problems: a misspelt `routes` or `clusters` is one of them.
     if (doc.gateway.routes.empty() && doc.gateway.clusters.empty() &&
@@ -185,19 +188,7 @@ class loader {
     read_positive(root["timer_resolution"], out.timer_resolution);
     read_size(root["buffer_size"], out.buffer_size, 1024);
 
-    const node client = root["client"];
-    if (client.expect_map({"request_head_timeout", "body_timeout", "keepalive_timeout",
-                           "max_connections", "max_total_connections",
-                           "max_requests_per_connection", "request_limits", "paths"})) {
-      read_positive(client["request_head_timeout"], out.client.request_head_timeout);
-      read_positive(client["body_timeout"], out.client.body_timeout);
-      read_positive(client["keepalive_timeout"], out.client.keepalive_timeout);
-      read_at_least_one(client["max_connections"], out.client.max_connections);
-      client["max_total_connections"].read(out.client.max_total_connections);
-      client["max_requests_per_connection"].read(out.client.max_requests_per_connection);
-      read_limits(client["request_limits"], out.client.request_limits);
-      read_paths(client["paths"], out.client.paths);
-    }
+    read_client(root["client"], out.client, true);
 
     const node upstream = root["upstream"];
     if (upstream.expect_map({"connect_timeout", "response_timeout", "response_limits", "pool"})) {
@@ -211,6 +202,73 @@ class loader {
         read_positive(pool["idle_timeout"], out.upstream.pool.idle_timeout);
         read_at_least_one(pool["max_exchanges_per_connection"],
                           out.upstream.pool.max_exchanges_per_connection);
+      }
+    }
+  }
+
+  // A `client` section over `out`; a listener's (`caps` false) leaves the connection caps out,
+  // which stay the gateway's.
+  static void read_client(const node& client, client_options& out, bool caps) {
+    if (!client.expect_map({"request_head_timeout", "body_timeout", "keepalive_timeout",
+                            "max_connections", "max_total_connections",
+                            "max_requests_per_connection", "request_limits", "paths"}))
+      return;
+    read_positive(client["request_head_timeout"], out.request_head_timeout);
+    read_positive(client["body_timeout"], out.body_timeout);
+    read_positive(client["keepalive_timeout"], out.keepalive_timeout);
+    client["max_requests_per_connection"].read(out.max_requests_per_connection);
+    read_limits(client["request_limits"], out.request_limits);
+    read_paths(client["paths"], out.paths);
+    for (std::string_view cap : {"max_connections", "max_total_connections"})
+      if (!caps && client[cap].present())
+        client[cap].fail("counts every listener's connections: set it in the top-level client");
+    read_at_least_one(client["max_connections"], out.max_connections);
+    client["max_total_connections"].read(out.max_total_connections);
+  }
+
+  // --- named listeners ---
+
+  // Each listener's routes, as read, in the order of `doc.gateway.listeners`, which gets one
+  // entry per item of the list (so the two stay parallel to the list's nodes).
+  std::vector<std::vector<route_entry>> read_listeners(const node& n, document& doc,
+                                                       bool admin) {
+    std::vector<std::vector<route_entry>> routes;
+    name_set names;
+    for (const node& item : n.items()) {
+      listener_config& config = doc.gateway.listeners.emplace_back();
+      listener_addresses& where = doc.listeners.emplace_back();
+      routes.emplace_back();
+      if (!item.expect_map({"name", "listen", "client", "listener_policies", "routes"})) continue;
+      const node name = item.required("name");
+      if (name.read(config.name)) {
+        if (config.name.empty())
+          name.fail("must not be empty");
+        else if (admin && config.name == "admin")
+          name.fail("the name \"admin\" is the admin listener's (admin.listen)");
+        else
+          names.declare(config.name, name, "listener");
+      }
+      where.options.name = config.name;
+      const node listen = item.required("listen");
+      read_listen(listen, where.listen);
+      if (listen.present() && listen.items().empty() && (listen.is_list() || listen.is_null()))
+        listen.fail("a listener needs at least one address");
+      if (item["client"].present()) {
+        client_options client = doc.options.client;
+        read_client(item["client"], client, false);
+        where.options.client = client;
+      }
+      read_policy_names(item["listener_policies"], config.listener_policies);
+      routes.back() = read_routes(item["routes"]);
+    }
+    return routes;
+  }
+
+  void read_policy_names(const node& n, std::vector<std::string>& out) {
+    for (const node& item : n.items()) {
+      if (auto name = item.as_string()) {
+        policy_refs_.push_back({*name, item});
+        out.push_back(std::move(*name));
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "exchange_flow.hpp"
@@ -25,6 +26,7 @@ namespace gantry::detail {
 
 class worker;
 struct route_entry;
+struct route_set;
 struct worker_view;
 
 template <class Downstream>
@@ -40,6 +42,13 @@ class exchange_driver {
   policy::exchange& exchange() noexcept { return exchange_; }
   // The downstream port from now on (see exchange_flow::bind).
   void bind(Downstream& down) noexcept { flow_.bind(down); }
+  // Exchanges from now on take the routes of the listener named `name` (empty: the gateway's
+  // own); `name` outlives them.
+  void serve_listener(std::string_view name) noexcept {
+    if (name == listener_) return;
+    listener_ = name;
+    routes_ = nullptr;
+  }
 
   // Begins an exchange on `head` (taken by swapping buffers) and picks its route, on the
   // newest configuration.
@@ -74,6 +83,8 @@ class exchange_driver {
   std::string& scratch_;
   // The configuration of the current (or last) exchange, kept until the next one starts.
   std::shared_ptr<worker_view> view_;
+  std::string_view listener_;
+  const route_set* routes_ = nullptr;  // the listener's, in `view_`
   const route_entry* entry_ = nullptr;
   // Reused for every exchange on the connection: its buffers stop growing.
   policy::exchange exchange_;

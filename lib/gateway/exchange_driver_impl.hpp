@@ -26,7 +26,14 @@ exchange_driver<Downstream>::exchange_driver(worker& owner, Downstream& down, st
 
 template <class Downstream>
 void exchange_driver<Downstream>::begin(http::request& head) {
-  if (view_ != owner_.view()) view_ = owner_.view();  // a reload: the newest from now on
+  if (view_ != owner_.view() || routes_ == nullptr) {  // a reload: the newest from now on
+    view_ = owner_.view();
+    routes_ = view_->config->listener(listener_);
+    // A listener a reload declared reaches this worker after the reload does, so this only
+    // happens when a host-context listen() races a reload from another thread: such an
+    // exchange is answered 404, with no policy.
+    if (routes_ == nullptr) routes_ = &unconfigured_listener;
+  }
   exchange_.reset();
   exchange_.worker = owner_.index();
   std::swap(exchange_.request, head);  // both keep their buffers
@@ -43,7 +50,7 @@ void exchange_driver<Downstream>::begin(http::request& head) {
   rebase(view.host);
   rebase(view.path);
   rebase(view.query);
-  entry_ = &view_->config->select(view, captures_);
+  entry_ = &routes_->select(view, captures_);
   flow_.use(entry_->chain, entry_->proxy_credentials());
   exchange_.start(entry_->chain.empty() ? static_cast<const policy::clock&>(unobserved)
                                         : policy::clock::real());
@@ -61,7 +68,7 @@ template <class Downstream>
 asio::awaitable<after> exchange_driver<Downstream>::route_exchange() {
   const route::route* r = entry_->route;
   if (r == nullptr) {
-    if (!view_->config->fallback_proxies) {
+    if (!routes_->fallback_proxies) {
       exchange_.respond(http::status::not_found, "404 Not Found\n", "text/plain; charset=utf-8");
       return flow_.send_local(false);
     }

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <asio/post.hpp>
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <mutex>
@@ -50,15 +51,21 @@ struct gateway::state {
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // own-thread mode
   std::vector<std::shared_ptr<detail::worker>> workers;
   // Per worker, the acceptors bound before start(), which hands them over.
-  std::vector<std::vector<asio::ip::tcp::acceptor>> pending_acceptors;
+  struct pending_listener {
+    asio::ip::tcp::acceptor acceptor;
+    detail::listener_binding binding;
+  };
+  std::vector<std::vector<pending_listener>> pending_acceptors;
   std::vector<std::thread> threads;
+  // Names of the listeners addresses serve (under reload_mutex): a reload must keep them.
+  std::vector<std::string> served_listeners;
   bool listening = false;
 
   // The first listen() compiles the configuration and makes the workers.
   void make_workers() {
     std::shared_ptr<const detail::snapshot> compiled = [&] {
       std::lock_guard lock{reload_mutex};
-      return detail::snapshot::compile(config);
+      return detail::snapshot::compile(config, served_listeners);
     }();
     auto budget = std::make_shared<detail::connection_budget>(options.client.max_total_connections);
     if (host != nullptr) {
@@ -147,7 +154,7 @@ gateway_config gateway::config() const {
 void gateway::reload(gateway_config config) {
   state& s = *state_;
   std::lock_guard lock{s.reload_mutex};
-  auto compiled = detail::snapshot::compile(config);  // throws: nothing changed
+  auto compiled = detail::snapshot::compile(config, s.served_listeners);  // throws: no change
   s.config = std::move(config);
   if (!s.listening) return;
   for (auto& w : s.workers)
@@ -159,28 +166,52 @@ std::uint64_t gateway::generation() const noexcept {
   return state_->generation.load(std::memory_order_relaxed);
 }
 
-asio::ip::tcp::endpoint gateway::listen(std::string_view address) {
+asio::ip::tcp::endpoint gateway::listen(std::string_view address, listener_options options) {
   state& s = *state_;
   const auto requested = net::resolve_one(address);
+  if (!options.name.empty()) {
+    // Checked and recorded under the reload lock, so no reload can remove it in between.
+    std::lock_guard lock{s.reload_mutex};
+    const auto& declared = s.config.listeners;
+    if (std::none_of(declared.begin(), declared.end(),
+                     [&](const listener_config& l) { return l.name == options.name; }))
+      throw std::invalid_argument("gateway: no listener named '" + options.name +
+                                  "' is declared (gateway_config::listeners)");
+    s.served_listeners.push_back(options.name);  // once per address
+  }
   if (!s.listening) s.make_workers();
+  // Its connection caps are not read: the worker and the budget count every listener's.
+  detail::listener_binding binding{.name = std::move(options.name),
+                                   .client = options.client.value_or(s.options.client)};
 
   // One acceptor per worker on the same address; with port 0 the first picks the port. All
   // are bound before any is handed over, so an address that fails leaves nothing half-served.
   auto bound = requested;
   std::vector<asio::ip::tcp::acceptor> acceptors;
-  for (const auto& w : s.workers) {
-    acceptors.push_back(net::make_listener(w->executor(), bound));
-    if (acceptors.size() == 1) bound = acceptors.front().local_endpoint();
+  try {
+    for (const auto& w : s.workers) {
+      acceptors.push_back(net::make_listener(w->executor(), bound));
+      if (acceptors.size() == 1) bound = acceptors.front().local_endpoint();
+    }
+  } catch (...) {
+    if (!binding.name.empty()) {
+      std::lock_guard lock{s.reload_mutex};
+      auto& served = s.served_listeners;
+      served.erase(std::find(served.begin(), served.end(), binding.name));
+    }
+    throw;
   }
   for (std::size_t i = 0; i < s.workers.size(); ++i) {
     const std::shared_ptr<detail::worker>& w = s.workers[i];
     auto& acceptor = acceptors[i];
     if (s.host != nullptr) {
-      w->listen(std::move(acceptor));  // the host's context serves it as soon as it runs
+      w->listen(std::move(acceptor), binding);  // the host's context serves it once it runs
     } else if (s.threads.empty()) {
-      s.pending_acceptors[i].push_back(std::move(acceptor));
+      s.pending_acceptors[i].push_back({std::move(acceptor), binding});
     } else {
-      asio::post(w->executor(), [w, a = std::move(acceptor)]() mutable { w->listen(std::move(a)); });
+      asio::post(w->executor(), [w, a = std::move(acceptor), binding]() mutable {
+        w->listen(std::move(a), std::move(binding));
+      });
     }
   }
   return bound;
@@ -210,7 +241,7 @@ void gateway::start() {
   for (std::size_t i = 0; i < s.workers.size(); ++i) {
     auto w = s.workers[i];
     asio::post(*s.contexts[i], [w, acceptors = std::move(s.pending_acceptors[i])]() mutable {
-      for (auto& a : acceptors) w->listen(std::move(a));
+      for (auto& a : acceptors) w->listen(std::move(a.acceptor), std::move(a.binding));
     });
     s.threads.emplace_back([context = s.contexts[i].get()] { context->run(); });
   }

@@ -53,8 +53,10 @@ struct http1_connection_state final : pooled_state {
 template <net::byte_stream Stream>
 class http1_server final : public session_base {
  public:
-  http1_server(worker& owner, Stream client);
+  // `binding` says whose routes and which client options; it outlives the connection.
+  http1_server(worker& owner, const listener_binding& binding, Stream client);
   ~http1_server() override;
+  const client_options& options() const noexcept { return options_; }
   http1_server(const http1_server&) = delete;
   http1_server& operator=(const http1_server&) = delete;
 
@@ -141,6 +143,7 @@ class http1_server final : public session_base {
   }
 
   worker& owner_;
+  const listener_binding& binding_;
   const client_options& options_;
   Stream client_;
   std::unique_ptr<http1_connection_state<Stream>> state_;

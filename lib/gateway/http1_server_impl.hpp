@@ -43,12 +43,12 @@ template <net::byte_stream Stream>
 http1_connection_state<Stream>::http1_connection_state(worker& owner, http1_server<Stream>& server)
     : pooled_state{&state_kind<http1_connection_state>},
       driver{owner, server, out, scratch},
-      parser{http::parser_mode::request, owner.options().client.request_limits},
+      parser{http::parser_mode::request, server.options().request_limits},
       body{out} {}
 
 template <net::byte_stream Stream>
-http1_server<Stream>::http1_server(worker& owner, Stream client)
-    : owner_{owner}, options_{owner.options().client}, client_{std::move(client)} {
+http1_server<Stream>::http1_server(worker& owner, const listener_binding& binding, Stream client)
+    : owner_{owner}, binding_{binding}, options_{binding.client}, client_{std::move(client)} {
   // The connection's facts, for every exchange on it: X-Forwarded-For and -Proto, policies
   // and the log read them.
   if (const auto peer = client_.remote_endpoint(); peer.port() != 0) {
@@ -68,10 +68,13 @@ template <net::byte_stream Stream>
 void http1_server<Stream>::ensure_state() {
   if (state_) return;
   state_ = owner_.take_state<http1_connection_state<Stream>>();
-  if (state_)
+  if (state_) {
     state_->driver.bind(*this);
-  else
+    state_->parser.set_limits(options_.request_limits);  // it may come from another listener
+  } else {
     state_ = std::make_unique<http1_connection_state<Stream>>(owner_, *this);
+  }
+  state_->driver.serve_listener(binding_.name);
   state_->driver.exchange().downstream = facts_;
 }
 
@@ -89,8 +92,9 @@ void http1_server<Stream>::release_state(bool mid_message) noexcept {
 }
 
 template <net::byte_stream Stream>
-asio::awaitable<void> serve_connection(std::shared_ptr<worker> owner, Stream client) {
-  http1_server<Stream> s{*owner, std::move(client)};
+asio::awaitable<void> serve_connection(std::shared_ptr<worker> owner,
+                                       const listener_binding* binding, Stream client) {
+  http1_server<Stream> s{*owner, *binding, std::move(client)};
   while (co_await s.serve_until_idle()) {
     // Idle: nothing but this frame and the wait (a deadline or stop closes the socket).
     const auto [ec] = co_await s.wait_readable();

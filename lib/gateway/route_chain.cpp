@@ -10,7 +10,7 @@
 namespace gantry {
 namespace {
 
-route_chain chain_of(const detail::snapshot& compiled, const detail::route_entry& entry) {
+route_chain chain_of(const detail::route_set& compiled, const detail::route_entry& entry) {
   route_chain out{entry.chain, {}, std::nullopt};
   const route::route* r = entry.route;
   if (r == nullptr) {
@@ -38,17 +38,17 @@ route_chain chain_of(const detail::snapshot& compiled, const detail::route_entry
 
 route_chain chain_of_route(const gateway_config& config, std::string_view route_name) {
   const auto compiled = detail::snapshot::compile(config);
-  for (const detail::route_entry& entry : compiled->routes)
-    if (entry.route != nullptr && entry.route->name == route_name)
-      return chain_of(*compiled, entry);
+  const detail::route_set& routes = compiled->listeners.front();
+  for (const detail::route_entry& entry : routes.routes)
+    if (entry.route != nullptr && entry.route->name == route_name) return chain_of(routes, entry);
   throw std::invalid_argument("no route is named \"" + std::string{route_name} + "\"");
 }
 
 route_chain chain_for_request(const gateway_config& config, const http::request& request) {
   const auto compiled = detail::snapshot::compile(config);
   route::captures params;
-  const detail::route_entry& entry = compiled->select(route::request_view::from(request), params);
-  return chain_of(*compiled, entry);
+  const detail::route_set& routes = compiled->listeners.front();
+  return chain_of(routes, routes.select(route::request_view::from(request), params));
 }
 
 }  // namespace gantry

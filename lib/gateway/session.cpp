@@ -5,6 +5,7 @@
 namespace gantry::detail {
 
 template class http1_server<net::tcp_stream>;
-template asio::awaitable<void> serve_connection(std::shared_ptr<worker>, net::tcp_stream);
+template asio::awaitable<void> serve_connection(std::shared_ptr<worker>,
+                                                const listener_binding*, net::tcp_stream);
 
 }  // namespace gantry::detail

@@ -3,8 +3,10 @@
 
 #include <asio/awaitable.hpp>
 #include <memory>
+#include <string>
 
 #include "gantry/core/coarse_clock.hpp"
+#include "gantry/gateway/options.hpp"
 #include "gantry/net/byte_stream.hpp"
 
 namespace gantry::detail {
@@ -43,10 +45,18 @@ class pooled_state {
 template <class T>
 inline constexpr char state_kind = 0;
 
+// How the connections of one listening address are served: the routes of which listener
+// (empty: the gateway's own), and their client-side timeouts and limits.
+struct listener_binding {
+  std::string name;
+  client_options client;
+};
+
 // Runs a session on `client` for as long as the connection lasts; `owner` is kept alive
 // for as long as the coroutine's frame exists (a host context may destroy it after the
-// gateway is gone).
+// gateway is gone), and with it `binding`, which the worker keeps.
 template <net::byte_stream Stream>
-asio::awaitable<void> serve_connection(std::shared_ptr<worker> owner, Stream client);
+asio::awaitable<void> serve_connection(std::shared_ptr<worker> owner,
+                                       const listener_binding* binding, Stream client);
 
 }  // namespace gantry::detail

@@ -1,5 +1,6 @@
 #include "snapshot.hpp"
 
+#include <algorithm>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -38,7 +39,8 @@ class problems {
 
 }  // namespace
 
-std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config) {
+std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
+                                                   std::span<const std::string> served) {
   auto s = std::make_shared<snapshot>();
   problems errors;
 
@@ -84,10 +86,7 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config) 
         chain.append(*it->second, name);  // reported (timings) under its configured name
     }
   };
-  policy::chain listener_chain;
-  append_policies(listener_chain, config.listener_policies, "the listener");
-
-  // Cluster references, checked before the table is built so every problem shows at once.
+  // Cluster references, checked before the tables are built so every problem shows at once.
   auto resolve = [&](const std::string& name, const std::string& where) -> std::uint32_t {
     auto it = cluster_index.find(name);
     if (it != cluster_index.end()) return it->second;
@@ -99,38 +98,72 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config) 
     return 0;
   };
 
-  route::route_table::builder builder;
-  for (const route::route& r : config.routes) builder.add(r);
-  try {
-    s->table = std::move(builder).build();
-  } catch (const std::invalid_argument& e) {
-    errors.add(e.what());
-  }
-  // The table holds the routes as built (with defaults filled in); entries point into it.
-  // When building failed, the declared routes are checked for references all the same.
-  const std::span<const route::route> routes =
-      s->table.empty() ? std::span<const route::route>{config.routes} : s->table.routes();
-  for (std::size_t i = 0; i < routes.size(); ++i) {
-    const route::route& r = routes[i];
-    const std::string label = route_label(r, i);
-    route_entry entry;
-    entry.route = &r;
-    entry.chain = listener_chain;
-    append_policies(entry.chain, r.policies, label);
-    entry.chain.append(r.chain);  // the route's own objects, last
-    if (const auto* p = std::get_if<route::proxy>(&r.action)) {
-      entry.cluster = resolve(p->cluster, label);
-    } else if (const auto* split = std::get_if<route::weighted_split>(&r.action)) {
-      for (const route::weighted_cluster& w : split->clusters)
-        entry.split.push_back(resolve(w.cluster, label));
+  // One listener's routes and policies; `listener` names it in messages, and what is said of
+  // its routes starts with `where` ("" for the gateway's own).
+  auto compile_routes = [&](route_set& set, const std::vector<route::route>& declared,
+                            const std::vector<std::string>& listener_policies,
+                            const std::string& listener, const std::string& where) {
+    policy::chain listener_chain;
+    append_policies(listener_chain, listener_policies, listener);
+    route::route_table::builder builder;
+    for (const route::route& r : declared) builder.add(r);
+    try {
+      set.table = std::move(builder).build();
+    } catch (const std::invalid_argument& e) {
+      errors.add(where + e.what());
     }
-    s->routes.push_back(std::move(entry));
-  }
+    // The table holds the routes as built (with defaults filled in); entries point into it.
+    // When building failed, the declared routes are checked for references all the same.
+    const std::span<const route::route> routes =
+        set.table.empty() ? std::span<const route::route>{declared} : set.table.routes();
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+      const route::route& r = routes[i];
+      const std::string label = where + route_label(r, i);
+      route_entry entry;
+      entry.route = &r;
+      entry.chain = listener_chain;
+      append_policies(entry.chain, r.policies, label);
+      entry.chain.append(r.chain);  // the route's own objects, last
+      if (const auto* p = std::get_if<route::proxy>(&r.action)) {
+        entry.cluster = resolve(p->cluster, label);
+      } else if (const auto* split = std::get_if<route::weighted_split>(&r.action)) {
+        for (const route::weighted_cluster& w : split->clusters)
+          entry.split.push_back(resolve(w.cluster, label));
+      }
+      set.routes.push_back(std::move(entry));
+    }
+    set.fallback.chain = std::move(listener_chain);
+    set.fallback_proxies = declared.empty();
+    if (set.fallback_proxies && config.clusters.empty())
+      errors.add(where.empty() ? std::string{"nothing to serve: declare a cluster, or routes"}
+                               : where + "nothing to serve: declare routes, or a cluster");
+  };
 
-  s->fallback.chain = std::move(listener_chain);
-  s->fallback_proxies = config.routes.empty();
-  if (s->fallback_proxies && config.clusters.empty())
-    errors.add("nothing to serve: declare a cluster, or routes");
+  s->listeners.reserve(1 + config.listeners.size());
+  compile_routes(s->listeners.emplace_back(), config.routes, config.listener_policies,
+                 "the listener", "");
+  for (const listener_config& l : config.listeners) {
+    if (l.name.empty()) {
+      errors.add("a listener has no name");
+      continue;
+    }
+    if (s->listener(l.name) != nullptr) {
+      errors.add("listener '" + l.name + "' is declared twice");
+      continue;
+    }
+    route_set& set = s->listeners.emplace_back();
+    set.name = l.name;
+    const std::string listener = "listener '" + l.name + "'";
+    compile_routes(set, l.routes, l.listener_policies, listener, listener + ": ");
+  }
+  std::vector<std::string_view> missing;  // each said once, though served on several addresses
+  for (const std::string& name : served) {
+    if (s->listener(name) != nullptr ||
+        std::find(missing.begin(), missing.end(), name) != missing.end())
+      continue;
+    missing.push_back(name);
+    errors.add("listener '" + name + "' is being served, so it cannot be removed");
+  }
   errors.throw_if_any();
   return s;
 }

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -17,7 +19,7 @@
 
 namespace gantry::detail {
 
-// A route as the proxy flow uses it: its chain assembled (the listener's policies, then the
+// A route as the proxy flow uses it: its chain assembled (its listener's policies, then the
 // route's named ones, then its own objects) and its cluster names resolved to indices.
 struct route_entry {
   const route::route* route = nullptr;  // null for the fallback
@@ -32,12 +34,29 @@ struct route_entry {
   }
 };
 
-struct snapshot {
+// The routes of one listener: the gateway's own, or those of a named listener.
+struct route_set {
+  std::string name;  // empty for the gateway's own
   route::route_table table;
   std::vector<route_entry> routes;  // parallel to table.routes()
   // Requests no route matches: with no routes at all, proxied to the first cluster; else 404.
   route_entry fallback;
   bool fallback_proxies = false;
+
+  // The entry for `req`, never null; `params` receives the matched route's captures.
+  const route_entry& select(const route::request_view& req, route::captures& params) const {
+    if (const route::route* r = table.match(req, params))
+      return routes[static_cast<std::size_t>(r - table.routes().data())];
+    return fallback;
+  }
+};
+
+// No routes and no policies: every request gets a 404.
+inline const route_set unconfigured_listener{};
+
+struct snapshot {
+  // The gateway's own routes first, then each named listener's, in declared order.
+  std::vector<route_set> listeners;
   std::vector<upstream::cluster> clusters;
   // Endpoints are numbered across all clusters: cluster c's endpoint e is
   // first_endpoint[c] + e.
@@ -46,16 +65,19 @@ struct snapshot {
   // Cluster indices by name (views of `clusters`' names), for upstreams picked at run time.
   std::unordered_map<std::string_view, std::uint32_t> cluster_by_name;
 
-  // The entry for `req`, never null; `params` receives the matched route's captures.
-  const route_entry& select(const route::request_view& req, route::captures& params) const {
-    if (const route::route* r = table.match(req, params))
-      return routes[static_cast<std::size_t>(r - table.routes().data())];
-    return fallback;
+  // The routes of the listener named `name` (empty: the gateway's own); null when there is no
+  // such listener. A scan: it runs when a connection's configuration changes, not per request.
+  const route_set* listener(std::string_view name) const noexcept {
+    for (const route_set& set : listeners)
+      if (set.name == name) return &set;
+    return nullptr;
   }
 
   // Validates `config` as a whole and compiles it, resolving endpoint addresses; throws
-  // `std::invalid_argument` listing every problem, one per line.
-  static std::shared_ptr<const snapshot> compile(const gateway_config& config);
+  // `std::invalid_argument` listing every problem, one per line. `served` names listeners
+  // being served, which `config` must declare.
+  static std::shared_ptr<const snapshot> compile(const gateway_config& config,
+                                                 std::span<const std::string> served = {});
 };
 
 }  // namespace gantry::detail

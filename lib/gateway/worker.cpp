@@ -33,6 +33,7 @@ worker::worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> c
       options_{options},
       budget_{std::move(budget)},
       index_{static_cast<std::uint32_t>(index)},
+      own_binding_{.name = {}, .client = options_.client},
       pool_{executor, 0, options.upstream.pool},
       random_{options.random_seed != 0 ? options.random_seed + index : std::random_device{}()},
       tick_timer_{executor} {
@@ -61,14 +62,15 @@ void worker::publish(std::shared_ptr<const snapshot> config) {
 
 worker::~worker() = default;
 
-void worker::listen(asio::ip::tcp::acceptor acceptor) {
+void worker::listen(asio::ip::tcp::acceptor acceptor, listener_binding binding) {
   if (draining_) {  // stopped before it started
     std::error_code ignored;
     acceptor.close(ignored);
     return;
   }
-  listeners_.push_back(std::make_unique<listener>(
-      listener{.acceptor = std::move(acceptor), .slot_freed = asio::steady_timer{executor_}}));
+  listeners_.push_back(std::make_unique<listener>(listener{.acceptor = std::move(acceptor),
+                                                          .slot_freed = asio::steady_timer{executor_},
+                                                          .binding = std::move(binding)}));
   asio::co_spawn(executor_, accept_loop(shared_from_this(), *listeners_.back()), report_exception);
   start_ticking();
 }
@@ -169,7 +171,7 @@ asio::awaitable<void> worker::accept_loop([[maybe_unused]] std::shared_ptr<worke
     std::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay{true}, ignored);
     // The session gives the budget's unit back when it detaches.
-    start_session(net::tcp_stream{std::move(socket)});
+    start_session(net::tcp_stream{std::move(socket)}, on.binding);
   }
 }
 

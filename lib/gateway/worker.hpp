@@ -50,11 +50,11 @@ class worker : public std::enable_shared_from_this<worker> {
   worker& operator=(const worker&) = delete;
 
   /// Accepts on `acceptor` from now on, besides the listeners it already serves, and ticks
-  /// deadlines. Call on the worker's thread.
-  void listen(asio::ip::tcp::acceptor acceptor);
-  /// Serves a client connection that arrived some other way than through a listener,
-  /// counted against the gateway's connection cap (closed at once when it is reached). Call
-  /// on the worker's thread. The in-memory overload is defined with the test kit.
+  /// deadlines; its connections are served as `binding` says. Call on the worker's thread.
+  void listen(asio::ip::tcp::acceptor acceptor, listener_binding binding);
+  /// Serves a client connection that arrived some other way than through a listener, as the
+  /// gateway's own routes, counted against the gateway's connection cap (closed at once when
+  /// it is reached). Call on the worker's thread. The in-memory overload is defined with the test kit.
   void serve(net::tcp_stream client);
   void serve(testing::memory_stream client);
   /// Stops accepting and drains. Call on the worker's thread.
@@ -110,6 +110,7 @@ class worker : public std::enable_shared_from_this<worker> {
   struct listener {
     asio::ip::tcp::acceptor acceptor;
     asio::steady_timer slot_freed;
+    listener_binding binding;  // its connections refer to it while they last
     bool waiting_for_slot = false;
   };
 
@@ -122,8 +123,8 @@ class worker : public std::enable_shared_from_this<worker> {
   void start_ticking();
   // Runs a session on a connection whose budget unit is taken.
   template <class Stream>
-  void start_session(Stream client) {
-    asio::co_spawn(executor_, serve_connection(shared_from_this(), std::move(client)),
+  void start_session(Stream client, const listener_binding& binding) {
+    asio::co_spawn(executor_, serve_connection(shared_from_this(), &binding, std::move(client)),
                    report_exception);
   }
   // Serves a connection that came from elsewhere than an acceptor: it takes a unit of the
@@ -132,13 +133,15 @@ class worker : public std::enable_shared_from_this<worker> {
   void admit(Stream client) {
     if (draining_ || !budget_->try_take()) return client.close();
     start_ticking();
-    start_session(std::move(client));
+    start_session(std::move(client), own_binding_);
   }
 
   asio::any_io_executor executor_;
   const gateway_options options_;
   const std::shared_ptr<connection_budget> budget_;
   const std::uint32_t index_;
+  // How connections that came from elsewhere than a listener are served.
+  const listener_binding own_binding_;
   // Accept loops hold references to their listener: each stays where it was made.
   std::vector<std::unique_ptr<listener>> listeners_;
   upstream::pool pool_;

@@ -762,6 +762,8 @@ parser::result parser::finish() {
   return s.error_result(code, 0);
 }
 
+void parser::set_limits(parser_limits limits) noexcept { impl_->limits = limits; }
+
 void parser::reset() noexcept {
   impl& s = *impl_;
   http::request request = std::move(s.request);

@@ -6,7 +6,8 @@
 namespace gantry::detail {
 
 template class http1_server<testing::memory_stream>;
-template asio::awaitable<void> serve_connection(std::shared_ptr<worker>, testing::memory_stream);
+template asio::awaitable<void> serve_connection(std::shared_ptr<worker>,
+                                                const listener_binding*, testing::memory_stream);
 
 void worker::serve(testing::memory_stream client) { admit(std::move(client)); }
 

@@ -342,3 +342,96 @@ TEST_CASE("gantryd serves every address of the listen list") {
   CHECK(ports[0] != ports[1]);
   for (auto port : ports) CHECK(get(port, "/x").status() == 200);
 }
+
+namespace {
+
+// The port of the first "gantryd listener NAME on 127.0.0.1:PORT" line for `name`.
+std::uint16_t named_listener_port(child_process& p, std::string_view name) {
+  const std::string prefix = fmt::format("gantryd listener {} on 127.0.0.1:", name);
+  auto line = p.wait_for_line(prefix, after(10s));
+  REQUIRE(line);
+  return static_cast<std::uint16_t>(std::stoul(line->substr(prefix.size())));
+}
+
+std::string listeners_config(const std::string& upstream, std::string_view internal_body) {
+  return fmt::format(R"(listen: ["127.0.0.1:0"]
+admin: {{listen: "127.0.0.1:0"}}
+clusters: [{{name: backend, endpoints: ["{}"]}}]
+policies:
+  - {{name: tag, type: headers, config: {{response: {{set: {{X-Listener: internal}}}}}}}}
+routes: [{{name: api, match: {{path: {{prefix: /}}}}, cluster: backend}}]
+listeners:
+  - name: internal
+    listen: ["127.0.0.1:0"]
+    client: {{request_limits: {{max_body_size: 4}}}}
+    listener_policies: [tag]
+    routes:
+      - {{name: only, match: {{path: {{exact: /internal}}}}, direct: {{body: "{}"}}}}
+)",
+                     upstream, internal_body);
+}
+
+// The threads of process `pid`.
+std::size_t thread_count(pid_t pid) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& task :
+       std::filesystem::directory_iterator{fmt::format("/proc/{}/task", pid)})
+    ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("gantryd serves named listeners and the admin listener on the gateway's workers") {
+  stub_upstream up{stub::echo()};
+  temp_dir dir{"named-listeners"};
+  auto file = dir.write("gantry.yaml", listeners_config(up.address(), "one"));
+  gantryd_process d{{"--config", file.string()}, true};
+  const std::uint16_t internal = named_listener_port(d.process(), "internal");
+
+  // The top-level routes and policies on the listen address, the listener's own on its.
+  auto proxied = get(d.port(), "/internal");
+  CHECK(proxied.status() == 200);
+  CHECK(proxied.header("X-Listener").empty());
+  auto own = get(internal, "/internal");
+  CHECK(own.status() == 200);
+  CHECK(own.body == "one");
+  CHECK(own.header("X-Listener") == "internal");
+  auto missing = get(internal, "/elsewhere");
+  CHECK(missing.status() == 404);
+  CHECK(missing.header("X-Listener") == "internal");
+  // Its client section: a smaller body limit there only.
+  const std::string post = make_request("POST", "/internal", {}, "0123456789");
+  CHECK(fetch(internal, post).status() == 413);
+  CHECK(fetch(d.port(), post).status() == 200);
+  CHECK(get(d.admin_port(), "/healthz").body == "ok\n");
+  CHECK(get(d.admin_port(), "/internal").status() == 404);
+  {
+    // The admin listener has no thread of its own: gantryd without it runs as many.
+    std::string no_admin = listeners_config(up.address(), "one");
+    no_admin.erase(no_admin.find("admin:"), no_admin.find("clusters:") - no_admin.find("admin:"));
+    gantryd_process plain{{"--config", dir.write("plain.yaml", no_admin).string()}};
+    REQUIRE(plain.process().wait_for_line("  workers:", after(10s)));
+    CHECK(eventually(
+        [&] { return thread_count(plain.process().pid()) == thread_count(d.process().pid()); },
+        after(5s)));
+  }
+
+  // A reload changes the listener's routes; one that drops the listener is refused.
+  dir.write("gantry.yaml", listeners_config(up.address(), "two"));
+  d.process().send_signal(SIGHUP);
+  CHECK(eventually([&] { return get(internal, "/internal").body == "two"; }, after(10s)));
+  std::string without = listeners_config(up.address(), "two");
+  without.erase(without.find("listeners:"));
+  dir.write("gantry.yaml", without);
+  d.process().send_signal(SIGHUP);
+  CHECK(eventually(
+      [&] {
+        return d.process().stderr_text().find(
+                   "listener 'internal' is being served, so it cannot be removed") !=
+               std::string::npos;
+      },
+      after(10s)));
+  CHECK(get(internal, "/internal").body == "two");
+  CHECK(get(d.admin_port(), "/healthz").body == "ok\n");  // kept through every reload
+}

@@ -26,6 +26,28 @@ struct named_policy {
   policy::chain chain{};
 };
 
+/// A listener with routes of its own: an admin or internal port beside the public one.
+/// `gateway::listen(address, {.name = ...})` serves it on an address; addresses listened on
+/// without a name serve the gateway's own routes and listener policies.
+///
+/// ```
+/// config.listeners = {{.name = "admin",
+///                      .routes = {{.name = "health",
+///                                  .match = {.path = gantry::route::path_exact{"/healthz"}},
+///                                  .action = gantry::route::direct_response{}}}}};
+/// gw.listen("127.0.0.1:9901", {.name = "admin"});
+/// ```
+struct listener_config {
+  /// The name `listener_options::name` refers to; unique, not empty.
+  std::string name{};
+  /// This listener's routes, as `gateway_config::routes` are the gateway's: with none, every
+  /// request goes to the first cluster.
+  std::vector<route::route> routes{};
+  /// Policies (by name, from `gateway_config::policies`) run on every exchange this listener
+  /// serves, before the route's.
+  std::vector<std::string> listener_policies{};
+};
+
 /// Everything a gateway serves, as plain data: the same whether built in C++ or loaded from
 /// YAML. A gateway compiles it into an immutable snapshot (`gateway::configure`,
 /// `gateway::reload`), which validates it as a whole and reports every problem at once.
@@ -47,10 +69,13 @@ struct gateway_config {
   std::vector<route::route> routes{};
   /// Policies routes and listeners refer to by name; names are unique.
   std::vector<named_policy> policies{};
-  /// Policies run on every exchange before the route's (its named ones, then
-  /// `route::route::chain`), including requests that match no route (which get a 404
-  /// through them, so logs and metrics see them).
+  /// Policies run on every exchange of the listeners without a name, before the route's (its
+  /// named ones, then `route::route::chain`), including requests that match no route (which
+  /// get a 404 through them, so logs and metrics see them).
   std::vector<std::string> listener_policies{};
+  /// Listeners with routes of their own, served where `gateway::listen` names them. A reload
+  /// may change them but not remove one that is being served.
+  std::vector<listener_config> listeners{};
 };
 
 }  // namespace gantry

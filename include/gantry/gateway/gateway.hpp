@@ -82,10 +82,12 @@ class gateway {
 
   /// Binds "host:port" (port 0 picks a free one) and starts serving on it: at once on a host
   /// context, or when `start()` runs the workers (or at once, when they already run). Call it
-  /// once per address to serve: every worker accepts on every listener, and all serve the
-  /// same routes. The first call compiles the configuration. Returns the bound endpoint.
-  /// Throws `std::system_error` when the address cannot be bound.
-  asio::ip::tcp::endpoint listen(std::string_view address);
+  /// once per address to serve: every worker accepts on every address. Without a name in
+  /// `options`, the address serves the gateway's routes; with one, the routes and policies of
+  /// that `gateway_config::listeners` entry (an admin port on the same workers). The first
+  /// call compiles the configuration. Returns the bound endpoint. Throws `std::system_error`
+  /// when the address cannot be bound, `std::invalid_argument` when no listener has the name.
+  asio::ip::tcp::endpoint listen(std::string_view address, listener_options options = {});
 
   /// Serves one client connection the host accepted itself (its own acceptor, a socket
   /// handed over by a supervisor), as if a listener had accepted it: counted against

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "gantry/http/parser.hpp"
 #include "gantry/http/path_normalization.hpp"
@@ -37,6 +39,18 @@ struct client_options {
   /// How request paths are normalised before routing; the normalised path is also what is
   /// forwarded. A path that cannot be normalised is refused with 400.
   http::path_normalization paths{};
+};
+
+/// How one listening address serves: `gateway::listen(address, options)`.
+struct listener_options {
+  /// The listener of `gateway_config::listeners` whose routes and policies it serves; empty
+  /// for the gateway's own.
+  std::string name{};
+  /// Timeouts and limits for the connections it accepts, when they differ from the
+  /// gateway's (`gateway_options::client`). The connection caps stay the gateway's:
+  /// `max_connections` and `max_total_connections` count every listener's connections, and
+  /// are not read from here.
+  std::optional<client_options> client{};
 };
 
 /// Timeouts and pooling on the upstream side.

@@ -93,6 +93,10 @@ class parser {
   /// the buffers of the heads. For a parser moving to a new connection.
   void reset() noexcept;
 
+  /// Limits from the next message on, for a parser moving to a connection with other limits.
+  /// Call between messages.
+  void set_limits(parser_limits limits) noexcept;
+
   /// Response mode: the next response answers a HEAD request, so it has no body whatever its
   /// framing headers say. Call before the response's head is parsed.
   void expect_head_response(bool yes) noexcept;

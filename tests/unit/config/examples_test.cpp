@@ -53,6 +53,7 @@ TEST_CASE("config examples: every file in examples/config loads") {
   CHECK(seen.count("minimal.yaml") == 1);
   CHECK(seen.count("canary.yaml") == 1);
   CHECK(seen.count("observability.yaml") == 1);
+  CHECK(seen.count("listeners.yaml") == 1);
 }
 
 TEST_CASE("config examples: minimal proxy") {
@@ -83,6 +84,18 @@ TEST_CASE("config examples: observability policies") {
   // The health check's body comes from health.json, next to the file.
   const auto& health = std::get<gantry::route::direct_response>(doc.gateway.routes[1].action);
   CHECK(health.body == "{\"status\":\"ok\"}\n");
+}
+
+TEST_CASE("config examples: a named listener beside the public one") {
+  auto doc = load("listeners.yaml");
+  REQUIRE(doc.listeners.size() == 1);
+  CHECK(doc.listeners[0].listen == std::vector<std::string>{"127.0.0.1:9000"});
+  REQUIRE(doc.listeners[0].options.client);
+  CHECK(doc.listeners[0].options.client->request_limits.max_body_size == 64 * 1024);
+  REQUIRE(doc.gateway.listeners.size() == 1);
+  CHECK(doc.gateway.listeners[0].name == "internal");
+  CHECK(doc.gateway.listeners[0].routes.size() == 2);
+  CHECK(doc.gateway.listener_policies == std::vector<std::string>{"ids"});
 }
 
 TEST_CASE("config examples: the README's example loads") {

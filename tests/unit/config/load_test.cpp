@@ -664,3 +664,82 @@ routes:
   }
   CHECK(loaded > 0);
 }
+
+TEST_CASE("config load: named listeners with their addresses, client options, policies, routes") {
+  document doc = load_string(R"(
+listen: [":8080"]
+client: {request_head_timeout: 5s, max_connections: 50}
+clusters: [{name: c, endpoints: ["10.0.0.1:80"]}]
+policies: [{name: ids, type: request-id}]
+routes: [{name: health, match: {path: {exact: /healthz}}, cluster: c}]
+listeners:
+  - name: internal
+    listen: ["127.0.0.1:9000", "[::1]:9000"]
+    client: {keepalive_timeout: 2s, request_limits: {max_body_size: 1KiB}}
+    listener_policies: [ids]
+    routes:
+      - {name: health, match: {path: {exact: /healthz}}, direct: {}}
+      - {name: api, match: {path: {prefix: /api}}, cluster: c}
+  - name: bare
+    listen: ["127.0.0.1:9001"]
+)",
+                             "t.yaml");
+  CHECK(doc.listen == std::vector<std::string>{":8080"});
+  REQUIRE(doc.listeners.size() == 2);
+  REQUIRE(doc.gateway.listeners.size() == 2);
+
+  const auto& internal = doc.listeners[0];
+  CHECK(internal.listen == std::vector<std::string>{"127.0.0.1:9000", "[::1]:9000"});
+  CHECK(internal.options.name == "internal");
+  REQUIRE(internal.options.client.has_value());
+  CHECK(internal.options.client->keepalive_timeout == 2s);
+  CHECK(internal.options.client->request_limits.max_body_size == 1024);
+  CHECK(internal.options.client->request_head_timeout == 5s);  // the file's own, underneath
+  CHECK(doc.options.client.keepalive_timeout == 60s);           // which the listener left alone
+  const auto& internal_config = doc.gateway.listeners[0];
+  CHECK(internal_config.name == "internal");
+  CHECK(internal_config.listener_policies == std::vector<std::string>{"ids"});
+  REQUIRE(internal_config.routes.size() == 2);
+  CHECK(internal_config.routes[0].name == "health");  // a name the file's routes use too
+  CHECK(std::holds_alternative<gantry::route::direct_response>(internal_config.routes[0].action));
+
+  CHECK(doc.listeners[1].options.name == "bare");
+  CHECK_FALSE(doc.listeners[1].options.client.has_value());
+  CHECK(doc.gateway.listeners[1].routes.empty());
+  CHECK(doc.gateway.listener_policies.empty());
+}
+
+TEST_CASE("config load: what is wrong with a named listener is located") {
+  CHECK(problems(R"(
+admin: {listen: "127.0.0.1:9901"}
+clusters: [{name: c, endpoints: ["10.0.0.1:80"]}]
+listeners:
+  - name: admin
+    listen: ["127.0.0.1:1"]
+  - name: x
+    listen: []
+    client: {max_connections: 5}
+    listener_policies: [nope]
+  - name: x
+    routes:
+      - {name: a, match: {path: {template: "/u/{id}"}}, cluster: c}
+      - {name: b, match: {path: {template: "/u/{v}"}}, cluster: gone}
+  - {name: "", listen: ["nohost"], port: 1}
+)") == "t.yaml:5:11: listeners[0].name: the name \"admin\" is the admin listener's "
+       "(admin.listen)\n"
+       "t.yaml:8:13: listeners[1].listen: a listener needs at least one address\n"
+       "t.yaml:9:31: listeners[1].client.max_connections: counts every listener's connections: "
+       "set it in the top-level client\n"
+       "t.yaml:10:25: listeners[1].listener_policies[0]: no policy named 'nope' is declared\n"
+       "t.yaml:11:5: listeners[2].listen: required field is missing\n"
+       "t.yaml:11:11: listeners[2].name: another listener is named 'x' (line 7); names must be "
+       "unique\n"
+       "t.yaml:13:9: listeners[2].routes[0]: routes 'a' and 'b' (line 14) conflict: same host "
+       "\"*\", path template \"/u/{}\", same methods and the same header and query conditions\n"
+       "t.yaml:14:65: listeners[2].routes[1].cluster: no cluster named 'gone' is declared\n"
+       "t.yaml:15:12: listeners[3].name: must not be empty\n"
+       "t.yaml:15:25: listeners[3].listen[0]: 'nohost' is not an address: write HOST:PORT, e.g. "
+       "127.0.0.1:8080\n"
+       "t.yaml:15:36: listeners[3].port: unknown field 'port'; the fields here are name, listen, "
+       "client, listener_policies and routes");
+}

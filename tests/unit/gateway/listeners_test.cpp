@@ -11,6 +11,7 @@
 
 #include "gantry/gateway/gateway.hpp"
 #include "gantry/policy/chain.hpp"
+#include "raw_exchange.hpp"
 
 using namespace std::chrono_literals;
 
@@ -168,4 +169,192 @@ TEST_CASE("a gateway on the host's io_context serves a connection the host accep
     asio::ip::tcp::socket client{io};
     CHECK_THROWS_AS(gw.serve(accept_one(io, acceptor, client)), std::logic_error);
   }
+}
+
+namespace {
+
+// Sets `X-Listener: <name>` on every response, so a test sees whose listener policies ran.
+struct tag_listener {
+  std::string name;
+  gantry::policy::verdict on_response_head(gantry::policy::exchange& ex) const {
+    ex.response.fields.set("X-Listener", name);
+    return gantry::policy::verdict::continue_;
+  }
+};
+
+gantry::route::route answering(std::string path, std::string body) {
+  return {.name = path,
+          .match = {.path = gantry::route::path_exact{std::move(path)}},
+          .action = gantry::route::direct_response{.body = std::move(body)}};
+}
+
+// The gateway's own routes answer "main" under /, tagged "public"; the listener "admin"
+// answers /healthz only, tagged "admin".
+gantry::gateway_config two_listeners() {
+  gantry::gateway_config config;
+  config.policies = {
+      {.name = "public", .chain = gantry::policy::chain{}.add(tag_listener{"public"})},
+      {.name = "admin", .chain = gantry::policy::chain{}.add(tag_listener{"admin"})}};
+  config.listener_policies = {"public"};
+  config.routes = {{.name = "main",
+                    .match = {.path = gantry::route::path_prefix{"/"}},
+                    .action = gantry::route::direct_response{.body = "main"}}};
+  config.listeners = {
+      {.name = "admin", .routes = {answering("/healthz", "ok")}, .listener_policies = {"admin"}}};
+  return config;
+}
+
+std::string get_raw(asio::ip::tcp::endpoint at, std::string_view path) {
+  return gantry::test::exchange_raw(
+      at, fmt::format("GET {} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path));
+}
+
+bool answered(const std::string& response, std::string_view status, std::string_view listener,
+              std::string_view body) {
+  return response.starts_with(fmt::format("HTTP/1.1 {}", status)) &&
+         response.find(fmt::format("\r\nX-Listener: {}\r\n", listener)) != std::string::npos &&
+         response.ends_with(body);
+}
+
+}  // namespace
+
+TEST_CASE("a named listener serves its own routes and listener policies on the same workers") {
+  auto check_both = [](asio::ip::tcp::endpoint main, asio::ip::tcp::endpoint admin) {
+    CHECK(answered(get_raw(main, "/healthz"), "200", "public", "main"));
+    CHECK(answered(get_raw(main, "/x"), "200", "public", "main"));
+    CHECK(answered(get_raw(admin, "/healthz"), "200", "admin", "ok"));
+    // No route of its own matches: a 404 through the admin listener's policies alone.
+    const std::string missing = get_raw(admin, "/x");
+    CHECK(answered(missing, "404", "admin", "404 Not Found\n"));
+    CHECK(missing.find("public") == std::string::npos);
+  };
+  SUBCASE("workers of its own") {
+    gantry::gateway gw{gantry::gateway_options{.workers = 2}};
+    gw.configure(two_listeners());
+    const auto main = gw.listen("127.0.0.1:0");
+    const auto admin = gw.listen("127.0.0.1:0", {.name = "admin"});
+    gw.start();
+    for (int i = 0; i < 3; ++i) check_both(main, admin);  // both workers, states reused
+    gw.stop();
+    gw.wait();
+  }
+  SUBCASE("on the host's io_context") {
+    asio::io_context io;
+    gantry::gateway gw{io};
+    gw.configure(two_listeners());
+    const auto main = gw.listen("127.0.0.1:0");
+    const auto admin = gw.listen("127.0.0.1:0", {.name = "admin"});
+    std::thread client{[&] {
+      check_both(main, admin);
+      asio::post(io, [&] { gw.stop(); });
+    }};
+    io.run_for(10s);
+    client.join();
+  }
+}
+
+TEST_CASE("listening on a listener that is not declared is refused, and nothing changes") {
+  gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+  gw.configure(two_listeners());
+  const auto main = gw.listen("127.0.0.1:0");
+  gw.start();
+  try {
+    gw.listen("127.0.0.1:0", {.name = "admn"});
+    FAIL("listen() accepted an undeclared listener");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string_view{e.what()}.find("'admn'") != std::string_view::npos);
+  }
+  CHECK(answered(get_raw(main, "/x"), "200", "public", "main"));
+  // The failed call recorded nothing: a reload without any listener is fine.
+  gantry::gateway_config bare = two_listeners();
+  bare.listeners.clear();
+  CHECK_NOTHROW(gw.reload(bare));
+  gw.stop();
+  gw.wait();
+}
+
+TEST_CASE("a reload changes a named listener's routes but cannot remove a served one") {
+  gantry::gateway gw{gantry::gateway_options{.workers = 2}};
+  gw.configure(two_listeners());
+  const auto main = gw.listen("127.0.0.1:0");
+  const auto admin = gw.listen("127.0.0.1:0", {.name = "admin"});
+  gw.start();
+
+  gantry::gateway_config next = two_listeners();
+  next.listeners[0].routes = {answering("/ready", "ready")};
+  gw.reload(next);
+  // Each worker switches between two of its turns: a few tries reach both.
+  for (int i = 0; i < 4; ++i) {
+    CHECK(answered(get_raw(admin, "/ready"), "200", "admin", "ready"));
+    CHECK(get_raw(admin, "/healthz").starts_with("HTTP/1.1 404"));
+  }
+
+  gantry::gateway_config without = two_listeners();
+  without.listeners.clear();
+  try {
+    gw.reload(without);
+    FAIL("a reload removed a served listener");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string_view{e.what()} ==
+          "listener 'admin' is being served, so it cannot be removed");
+  }
+  CHECK(gw.generation() == 2);
+  CHECK(gw.config().listeners.size() == 1);
+  CHECK(answered(get_raw(admin, "/ready"), "200", "admin", "ready"));
+  CHECK(answered(get_raw(main, "/ready"), "200", "public", "main"));
+  gw.stop();
+  gw.wait();
+}
+
+TEST_CASE("named listeners are checked with the rest of the configuration") {
+  gantry::gateway_config config = two_listeners();
+  config.listeners.push_back({.name = "admin", .routes = {}, .listener_policies = {}});
+  config.listeners.push_back({.name = "", .routes = {}, .listener_policies = {}});
+  config.listeners.push_back({.name = "internal",
+                              .routes = {answering("/a", "a"),
+                                         {.name = "b",
+                                          .match = {.path = gantry::route::path_exact{"/b"}},
+                                          .action = gantry::route::proxy{"ghost"},
+                                          .policies = {"missing"}}},
+                              .listener_policies = {"absent"}});
+  config.listeners.push_back({.name = "empty", .routes = {}, .listener_policies = {}});
+  gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+  try {
+    gw.reload(config);
+    FAIL("the configuration was accepted");
+  } catch (const std::invalid_argument& e) {
+    const std::string_view text = e.what();
+    INFO(text);
+    CHECK(text.find("listener 'admin' is declared twice") != std::string_view::npos);
+    CHECK(text.find("a listener has no name") != std::string_view::npos);
+    CHECK(text.find("listener 'internal' uses policy 'absent'") !=
+          std::string_view::npos);
+    CHECK(text.find("listener 'internal': route 'b' uses policy 'missing'") !=
+          std::string_view::npos);
+    CHECK(text.find("listener 'internal': route 'b' sends to cluster 'ghost'") !=
+          std::string_view::npos);
+    CHECK(text.find("listener 'empty': nothing to serve") != std::string_view::npos);
+  }
+}
+
+TEST_CASE("a listener's own client options apply to its connections only") {
+  gantry::gateway_options options{.workers = 1};
+  gantry::client_options small = options.client;
+  small.request_limits.max_body_size = 4;
+  small.max_connections = 0;  // not read: the caps are the gateway's
+  gantry::gateway gw{options};
+  gw.configure(two_listeners());
+  const auto main = gw.listen("127.0.0.1:0");
+  const auto limited = gw.listen("127.0.0.1:0", {.name = "", .client = small});
+  gw.start();
+  const std::string post =
+      "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789";
+  // One worker: the connections take turns with one pooled connection state, whose parser
+  // must take each listener's limits.
+  for (int i = 0; i < 2; ++i) {
+    CHECK(answered(gantry::test::exchange_raw(main, post), "200", "public", "main"));
+    CHECK(gantry::test::exchange_raw(limited, post).starts_with("HTTP/1.1 413"));
+  }
+  gw.stop();
+  gw.wait();
 }
