@@ -69,6 +69,8 @@ Usage:
 Options:
   --route NAME             the route whose chain runs (default: the route the request
                            matches, as the gateway's route table would pick it)
+  --listener NAME          take the route among the routes of the named listener NAME
+                           (the file's listeners), not the top-level ones
   --method METHOD          request method (default GET)
   --path TARGET            request target (default /)
   --header 'NAME: VALUE'   a request header; repeat for more (Host: bench.example unless
@@ -86,6 +88,7 @@ using gantry_examples::parse_number;
 struct command_line {
   std::string file;
   std::optional<std::string> route;
+  std::string listener;
   std::string method = "GET";
   std::string target = "/";
   std::vector<std::string> headers;
@@ -110,6 +113,8 @@ command_line parse(int argc, char** argv) {
     const std::string_view value = argv[++i];
     if (arg == "--route")
       cmd.route = value;
+    else if (arg == "--listener")
+      cmd.listener = value;
     else if (arg == "--method")
       cmd.method = value;
     else if (arg == "--path")
@@ -178,8 +183,9 @@ int run(const command_line& cmd) {
   gantry::config::document doc = gantry::config::load_file(cmd.file, load);
 
   const gantry::http::request request = request_of(cmd);
-  const gantry::route_chain picked = cmd.route ? gantry::chain_of_route(doc.gateway, *cmd.route)
-                                               : gantry::chain_for_request(doc.gateway, request);
+  const gantry::route_chain picked =
+      cmd.route ? gantry::chain_of_route(doc.gateway, *cmd.route, cmd.listener)
+                : gantry::chain_for_request(doc.gateway, request, cmd.listener);
   gantry::testing::benchmark_exchange shape = cmd.shape;
   shape.route_name = picked.route_name;
   shape.answer = picked.answer;

@@ -34,20 +34,29 @@ route_chain chain_of(const detail::route_set& compiled, const detail::route_entr
   return out;
 }
 
+const detail::route_set& routes_of(const detail::snapshot& compiled, std::string_view listener) {
+  const detail::route_set* routes = compiled.listener(listener);
+  if (routes == nullptr)
+    throw std::invalid_argument("no listener is named \"" + std::string{listener} + "\"");
+  return *routes;
+}
+
 }  // namespace
 
-route_chain chain_of_route(const gateway_config& config, std::string_view route_name) {
+route_chain chain_of_route(const gateway_config& config, std::string_view route_name,
+                           std::string_view listener) {
   const auto compiled = detail::snapshot::compile(config);
-  const detail::route_set& routes = compiled->listeners.front();
+  const detail::route_set& routes = routes_of(*compiled, listener);
   for (const detail::route_entry& entry : routes.routes)
     if (entry.route != nullptr && entry.route->name == route_name) return chain_of(routes, entry);
   throw std::invalid_argument("no route is named \"" + std::string{route_name} + "\"");
 }
 
-route_chain chain_for_request(const gateway_config& config, const http::request& request) {
+route_chain chain_for_request(const gateway_config& config, const http::request& request,
+                              std::string_view listener) {
   const auto compiled = detail::snapshot::compile(config);
   route::captures params;
-  const detail::route_set& routes = compiled->listeners.front();
+  const detail::route_set& routes = routes_of(*compiled, listener);
   return chain_of(routes, routes.select(route::request_view::from(request), params));
 }
 

@@ -77,11 +77,26 @@ TEST_CASE("gantry-bench: a route by name, a policy's answer, bodies in pieces") 
   CHECK(has(bodies.out, "response body 40000 B"));
 }
 
+TEST_CASE("gantry-bench: a route of a named listener, with that listener's policies") {
+  const std::string listeners = std::string{GANTRY_TEST_EXAMPLES_CONFIG} + "/listeners.yaml";
+  const auto internal =
+      run_bench({listeners, "--listener", "internal", "--method", "POST", "--path", "/reindex"});
+  INFO(internal.err);
+  CHECK(internal.status.ok());
+  CHECK(has(internal.out, "route \"reindex\" (2 policies); POST /reindex"));
+  CHECK(has(internal.out, "audit-log"));
+  // The same request on the top-level routes matches none of them.
+  const auto top = run_bench({listeners, "--method", "POST", "--path", "/reindex"});
+  CHECK(has(top.out, "route (none matched)"));
+  CHECK_FALSE(has(top.out, "audit-log"));
+}
+
 TEST_CASE("gantry-bench: what it refuses, with the reason and exit 1") {
   temp_dir dir{"bench"};
   const auto bad = dir.write("bad.yaml", "routes:\n  - name: x\n    clusterr: y\n");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{observability, "--route", "nope"}, "no route is named \"nope\""},
+      {{observability, "--listener", "internal"}, "no listener is named \"internal\""},
       {{observability, "--path", "/a b"}, "not valid HTTP"},
       {{observability, "--exchanges", "many"}, "--exchanges expects a number"},
       {{observability, "--status", "101"}, "--status must be a final status"},

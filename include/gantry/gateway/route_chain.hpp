@@ -29,12 +29,17 @@ struct route_chain {
   std::optional<route::direct_response> answer;
 };
 
-/// The chain of the route named `route_name` in `config`. Throws `std::invalid_argument` when
-/// `config` does not compile (the gateway's own message) or has no route of that name.
-route_chain chain_of_route(const gateway_config& config, std::string_view route_name);
+/// The chain of the route named `route_name` among the routes of `listener` in `config` (the
+/// gateway's own routes when empty, else those of the `gateway_config::listeners` entry of
+/// that name). Throws `std::invalid_argument` when `config` does not compile (the gateway's
+/// own message), or has no such listener or route.
+route_chain chain_of_route(const gateway_config& config, std::string_view route_name,
+                           std::string_view listener = {});
 
-/// The chain of the route `request` matches in `config`, by the gateway's own route table.
-/// Throws `std::invalid_argument` when `config` does not compile.
-route_chain chain_for_request(const gateway_config& config, const http::request& request);
+/// The chain of the route `request` matches among the routes of `listener` in `config`, by
+/// the gateway's own route table. Throws `std::invalid_argument` when `config` does not
+/// compile or has no such listener.
+route_chain chain_for_request(const gateway_config& config, const http::request& request,
+                              std::string_view listener = {});
 
 }  // namespace gantry

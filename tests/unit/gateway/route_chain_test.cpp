@@ -95,3 +95,26 @@ TEST_CASE("route chain: an unknown route, and a configuration that does not comp
   broken.listener_policies = {"missing"};
   CHECK_THROWS_AS(gantry::chain_for_request(broken, get("/users")), std::invalid_argument);
 }
+
+TEST_CASE("route chain: the routes and listener policies of a named listener") {
+  gantry::gateway_config config = sample();
+  config.listeners = {{.name = "admin",
+                       .routes = {{.name = "users",
+                                   .match = {.path = gantry::route::path_exact{"/users"}},
+                                   .action = gantry::route::direct_response{.body = "admin"}}},
+                       .listener_policies = {"auth"}}};
+  const auto admin = gantry::chain_of_route(config, "users", "admin");
+  REQUIRE(admin.chain.size() == 1);
+  CHECK(admin.chain.policy_name(0) == "auth");
+  REQUIRE(admin.answer.has_value());
+  CHECK(admin.answer->body == "admin");
+  CHECK(gantry::chain_of_route(config, "users").chain.size() == 3);  // the gateway's own
+
+  const auto none = gantry::chain_for_request(config, get("/elsewhere"), "admin");
+  REQUIRE(none.answer.has_value());
+  CHECK(none.answer->status == gantry::http::status::not_found);
+  CHECK_THROWS_WITH_AS(gantry::chain_of_route(config, "health", "admin"),
+                       "no route is named \"health\"", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(gantry::chain_for_request(config, get("/"), "internal"),
+                       "no listener is named \"internal\"", std::invalid_argument);
+}
