@@ -79,6 +79,13 @@ std::size_t memory_stream::read_some_now(asio::mutable_buffer buffer,
   return state_->read_now(buffer, ec);
 }
 
+std::size_t memory_stream::write_some_now(asio::const_buffer buffer,
+                                          std::error_code& ec) noexcept {
+  std::size_t n = 0;
+  if (!(ec = state_->next_operation())) ec = write_all(*state_, {buffer, {}}, n);
+  return n;
+}
+
 std::error_code memory_stream::write_all(state& s, const net::gathered_bytes& bytes,
                                          std::size_t& n) noexcept {
   n = 0;

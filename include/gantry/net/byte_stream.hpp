@@ -31,6 +31,9 @@ using gathered_bytes = std::array<asio::const_buffer, 2>;
 ///   there yet.
 /// - `async_write(gathered_bytes, token)`: completes once every byte of both pieces is
 ///   written, or with the error that stopped it.
+/// - `write_some_now(buffer, ec)`: never waits; writes what the transport takes at once
+///   (`asio::error::would_block` when it takes nothing). For layers on top of a stream (TLS)
+///   that write as they encode.
 /// - `async_wait_readable(token)`: completes when a read would find bytes (or the end).
 /// - `shutdown_send(ec)`: tells the peer nothing more will be sent; reading goes on.
 /// - `cancel()`: pending operations complete with `asio::error::operation_aborted`.
@@ -41,10 +44,12 @@ using gathered_bytes = std::array<asio::const_buffer, 2>;
 ///   underneath knows them; unspecified (port 0) when it has none.
 template <class S>
 concept byte_stream =
-    requires(S& s, const S& cs, asio::mutable_buffer in, gathered_bytes out, std::error_code& ec) {
+    requires(S& s, const S& cs, asio::mutable_buffer in, gathered_bytes out,
+             asio::const_buffer piece, std::error_code& ec) {
       s.async_read_some(in, core::use_tuple);
       { s.read_some_now(in, ec) } -> std::same_as<std::size_t>;
       s.async_write(out, core::use_tuple);
+      { s.write_some_now(piece, ec) } -> std::same_as<std::size_t>;
       s.async_wait_readable(core::use_tuple);
       s.shutdown_send(ec);
       s.cancel();

@@ -51,6 +51,11 @@ class tcp_stream {
   auto async_write(gathered_bytes bytes, Token&& token) {
     return asio::async_write(socket_, bytes, std::forward<Token>(token));
   }
+  std::size_t write_some_now(asio::const_buffer buffer, std::error_code& ec) noexcept {
+    const std::size_t n = socket_.write_some(buffer, ec);
+    if (ec == asio::error::try_again) ec = asio::error::would_block;
+    return n;
+  }
   template <class Token>
   auto async_wait_readable(Token&& token) {
     return socket_.async_wait(asio::socket_base::wait_read, std::forward<Token>(token));
@@ -84,6 +89,7 @@ class tcp_stream {
   }
 
   socket_type& socket() noexcept { return socket_; }
+  auto get_executor() noexcept { return socket_.get_executor(); }
 
  private:
   socket_type socket_;

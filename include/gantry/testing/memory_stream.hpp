@@ -80,6 +80,8 @@ class memory_stream {
     return asio::async_compose<Token, void(std::error_code, std::size_t)>(write_op{state_, bytes},
                                                                           token, state_->executor);
   }
+  /// Takes every byte at once, as `async_write` would (failing as it would).
+  std::size_t write_some_now(asio::const_buffer buffer, std::error_code& ec) noexcept;
   template <class Token>
   auto async_wait_readable(Token&& token) {
     return asio::async_compose<Token, void(std::error_code)>(read_op<true>{state_, {}}, token,
@@ -91,6 +93,7 @@ class memory_stream {
   bool is_open() const noexcept;
   bool reusable() noexcept;
   asio::ip::tcp::endpoint remote_endpoint() const noexcept { return state_->remote; }
+  const asio::any_io_executor& get_executor() const noexcept { return state_->executor; }
   asio::ip::tcp::endpoint local_endpoint() const noexcept { return state_->local; }
 
  private:

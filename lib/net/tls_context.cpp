@@ -1,0 +1,324 @@
+#include "tls_context.hpp"
+
+#include <fmt/format.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl_cache.h>
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/x509_crt.h>
+
+#include <array>
+#include <new>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+#include "gantry/core/ascii.hpp"
+#include "tls_error.hpp"
+#include "tls_session.hpp"
+
+namespace gantry::net {
+namespace {
+
+// ECDHE only (forward secrecy), AEAD only; ECDSA first, as it is the faster signature.
+constexpr std::array<int, 7> cipher_suites{
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    0,
+};
+constexpr std::array<mbedtls_ecp_group_id, 4> curves{
+    MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1,
+    MBEDTLS_ECP_DP_NONE};
+
+// How long a session stays resumable, from the cache or from a ticket (NGINX: 5 min for its
+// cache; tickets here rotate their key each period, and the previous key still decrypts).
+constexpr int session_lifetime_seconds = 24 * 60 * 60;
+constexpr int session_cache_entries = 10'000;
+
+// One problem per line, each naming its field.
+class problems {
+ public:
+  void add(std::string_view field, std::string_view why) {
+    if (!text_.empty()) text_.push_back('\n');
+    text_.append(field).append(": ").append(why);
+  }
+  void add_mbedtls(std::string_view field, std::string_view what, int ret) {
+    add(field, fmt::format("{}: {}", what, tls_error(ret).message()));
+  }
+  bool empty() const noexcept { return text_.empty(); }
+  void throw_if_any() const {
+    if (!text_.empty()) throw std::invalid_argument(text_);
+  }
+
+ private:
+  std::string text_;
+};
+
+// The DNS names a certificate is for: its subjectAltName DNS entries, else its CN.
+std::vector<std::string> names_of(const mbedtls_x509_crt& crt) {
+  std::vector<std::string> names;
+  for (const mbedtls_x509_sequence* s = &crt.subject_alt_names; s != nullptr && s->buf.p != nullptr;
+       s = s->next) {
+    mbedtls_x509_subject_alternative_name san{};
+    if (mbedtls_x509_parse_subject_alt_name(&s->buf, &san) == 0 &&
+        san.type == MBEDTLS_X509_SAN_DNS_NAME)
+      names.emplace_back(reinterpret_cast<const char*>(san.san.unstructured_name.p),
+                         san.san.unstructured_name.len);
+  }
+  if (!names.empty()) return names;
+  for (const mbedtls_x509_name* n = &crt.subject; n != nullptr; n = n->next)
+    if (n->oid.p != nullptr && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
+      names.emplace_back(reinterpret_cast<const char*>(n->val.p), n->val.len);
+  return names;
+}
+
+// "*.example.com" covers exactly one more label: "a.example.com", not "example.com" or
+// "a.b.example.com".
+bool wildcard_covers(std::string_view pattern, std::string_view name) noexcept {
+  if (!pattern.starts_with("*.")) return false;
+  const std::string_view suffix = pattern.substr(1);  // ".example.com"
+  if (name.size() <= suffix.size()) return false;
+  const std::string_view label = name.substr(0, name.size() - suffix.size());
+  return label.find('.') == std::string_view::npos &&
+         core::iequals(name.substr(label.size()), suffix);
+}
+
+}  // namespace
+
+struct tls_context::impl {
+  struct served {
+    mbedtls_x509_crt chain;
+    mbedtls_pk_context key;
+    std::vector<std::string> names;
+    served() {
+      mbedtls_x509_crt_init(&chain);
+      mbedtls_pk_init(&key);
+    }
+    ~served() {
+      mbedtls_x509_crt_free(&chain);
+      mbedtls_pk_free(&key);
+    }
+    served(const served&) = delete;
+    served& operator=(const served&) = delete;
+  };
+
+  impl() {
+    mbedtls_ssl_config_init(&config);
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&random);
+    mbedtls_x509_crt_init(&ca);
+    mbedtls_ssl_cache_init(&cache);
+    mbedtls_ssl_ticket_init(&tickets);
+  }
+  ~impl() {
+    mbedtls_ssl_config_free(&config);
+    mbedtls_ssl_ticket_free(&tickets);
+    mbedtls_ssl_cache_free(&cache);
+    mbedtls_x509_crt_free(&ca);
+    mbedtls_ctr_drbg_free(&random);
+    mbedtls_entropy_free(&entropy);
+  }
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+
+  // The certificate for the name a client asked for: an exact name, then a wildcard; null
+  // when none matches.
+  const served* match(std::string_view name) const noexcept {
+    for (const auto& c : certificates)
+      for (const std::string& n : c->names)
+        if (core::iequals(n, name)) return c.get();
+    for (const auto& c : certificates)
+      for (const std::string& n : c->names)
+        if (wildcard_covers(n, name)) return c.get();
+    return nullptr;
+  }
+
+  static int on_sni(void* self, mbedtls_ssl_context* ssl, const unsigned char* name,
+                    std::size_t size) {
+    const std::string_view asked{reinterpret_cast<const char*>(name), size};
+    // The BIO context is the connection's tls_session (tls_stream sets it so).
+    static_cast<tls_session*>(ssl->p_bio)->sni.assign(asked);
+    const served* pick = static_cast<const impl*>(self)->match(asked);
+    if (pick == nullptr) return 0;  // the default certificate
+    return mbedtls_ssl_set_hs_own_cert(ssl, const_cast<mbedtls_x509_crt*>(&pick->chain),
+                                       const_cast<mbedtls_pk_context*>(&pick->key));
+  }
+
+  // Seeds the generator; a failure is reported against `field`.
+  void seed(problems& errors) {
+    static constexpr std::string_view personal = "gantry tls";
+    if (int ret = mbedtls_ctr_drbg_seed(&random, mbedtls_entropy_func, &entropy,
+                                        reinterpret_cast<const unsigned char*>(personal.data()),
+                                        personal.size()))
+      errors.add_mbedtls("tls", "cannot seed the random generator", ret);
+  }
+
+  // Reads one certificate chain and its key; false after reporting.
+  bool load(const tls_certificate& files, served& into, const std::string& field,
+            problems& errors) {
+    bool ok = true;
+    if (files.chain_file.empty()) {
+      errors.add(field + ".chain_file", "required");
+      ok = false;
+    } else if (int ret = mbedtls_x509_crt_parse_file(&into.chain, files.chain_file.c_str())) {
+      errors.add_mbedtls(field + ".chain_file", files.chain_file, ret);
+      ok = false;
+    }
+    if (files.key_file.empty()) {
+      errors.add(field + ".key_file", "required");
+      ok = false;
+    } else if (int ret = mbedtls_pk_parse_keyfile(&into.key, files.key_file.c_str(), nullptr)) {
+      errors.add_mbedtls(field + ".key_file", files.key_file, ret);
+      ok = false;
+    }
+    if (ok && mbedtls_pk_check_pair(&into.chain.pk, &into.key) != 0) {
+      errors.add(field + ".key_file",
+                 fmt::format("{} is not the key of the certificate in {}", files.key_file,
+                             files.chain_file));
+      ok = false;
+    }
+    return ok;
+  }
+
+  void load_ca(const std::string& file, const std::string& field, problems& errors) {
+    if (int ret = mbedtls_x509_crt_parse_file(&ca, file.c_str()))
+      errors.add_mbedtls(field, file, ret);
+  }
+
+  void offer_alpn(const std::vector<std::string>& protocols, problems& errors) {
+    alpn = protocols;
+    for (const std::string& p : alpn) {
+      if (p.empty() || p.size() > 255) errors.add("alpn", "a protocol name has 1 to 255 bytes");
+      alpn_list.push_back(p.c_str());
+    }
+    alpn_list.push_back(nullptr);
+    if (!alpn.empty()) mbedtls_ssl_conf_alpn_protocols(&config, alpn_list.data());
+  }
+
+  bool is_server = false;
+  bool verify = false;
+  std::string server_name;
+  mbedtls_ssl_config config;
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context random;
+  std::vector<std::unique_ptr<served>> certificates;
+  mbedtls_x509_crt ca;
+  mbedtls_ssl_cache_context cache;
+  mbedtls_ssl_ticket_context tickets;
+  std::vector<std::string> alpn;
+  std::vector<const char*> alpn_list;  // views of `alpn`, null-terminated, as mbedTLS wants
+};
+
+std::shared_ptr<const tls_context> tls_context::server(const tls_server_settings& settings) {
+  auto i = std::make_unique<impl>();
+  i->is_server = true;
+  problems errors;
+  mbedtls_ssl_config& c = i->config;
+  if (int ret = mbedtls_ssl_config_defaults(&c, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                            MBEDTLS_SSL_PRESET_DEFAULT))
+    errors.add_mbedtls("tls", "cannot set defaults", ret);
+  i->seed(errors);
+  mbedtls_ssl_conf_rng(&c, mbedtls_ctr_drbg_random, &i->random);
+
+  if (settings.certificates.empty()) errors.add("certificates", "at least one is required");
+  for (std::size_t n = 0; n < settings.certificates.size(); ++n) {
+    auto served = std::make_unique<impl::served>();
+    if (i->load(settings.certificates[n], *served, fmt::format("certificates[{}]", n), errors)) {
+      served->names = names_of(served->chain);
+      i->certificates.push_back(std::move(served));
+    }
+  }
+  if (!i->certificates.empty()) {
+    impl::served& first = *i->certificates.front();
+    if (int ret = mbedtls_ssl_conf_own_cert(&c, &first.chain, &first.key))
+      errors.add_mbedtls("certificates[0]", "cannot serve it", ret);
+  }
+  mbedtls_ssl_conf_sni(&c, &impl::on_sni, i.get());
+
+  if (settings.client != client_certificates::off) {
+    if (settings.client_ca_file.empty())
+      errors.add("client_ca_file", "required when client certificates are asked for");
+    else
+      i->load_ca(settings.client_ca_file, "client_ca_file", errors);
+    mbedtls_ssl_conf_ca_chain(&c, &i->ca, nullptr);
+  }
+  mbedtls_ssl_conf_authmode(&c, settings.client == client_certificates::required
+                                    ? MBEDTLS_SSL_VERIFY_REQUIRED
+                                : settings.client == client_certificates::optional
+                                    ? MBEDTLS_SSL_VERIFY_OPTIONAL
+                                    : MBEDTLS_SSL_VERIFY_NONE);
+
+  mbedtls_ssl_conf_min_version(&c, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+  mbedtls_ssl_conf_ciphersuites(&c, cipher_suites.data());
+  mbedtls_ssl_conf_curves(&c, curves.data());
+  mbedtls_ssl_conf_renegotiation(&c, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+  i->offer_alpn(settings.alpn, errors);
+
+  mbedtls_ssl_cache_set_timeout(&i->cache, session_lifetime_seconds);
+  mbedtls_ssl_cache_set_max_entries(&i->cache, session_cache_entries);
+  mbedtls_ssl_conf_session_cache(&c, &i->cache, mbedtls_ssl_cache_get, mbedtls_ssl_cache_set);
+  if (errors.empty()) {
+    if (int ret = mbedtls_ssl_ticket_setup(&i->tickets, mbedtls_ctr_drbg_random, &i->random,
+                                           MBEDTLS_CIPHER_AES_256_GCM, session_lifetime_seconds))
+      errors.add_mbedtls("tls", "cannot set session tickets up", ret);
+    mbedtls_ssl_conf_session_tickets_cb(&c, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
+                                        &i->tickets);
+  }
+  errors.throw_if_any();
+  return std::shared_ptr<const tls_context>{new tls_context{std::move(i)}};
+}
+
+std::shared_ptr<const tls_context> tls_context::client(const tls_client_settings& settings) {
+  auto i = std::make_unique<impl>();
+  i->server_name = settings.server_name;
+  i->verify = settings.verify;
+  problems errors;
+  mbedtls_ssl_config& c = i->config;
+  if (int ret = mbedtls_ssl_config_defaults(&c, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                            MBEDTLS_SSL_PRESET_DEFAULT))
+    errors.add_mbedtls("tls", "cannot set defaults", ret);
+  i->seed(errors);
+  mbedtls_ssl_conf_rng(&c, mbedtls_ctr_drbg_random, &i->random);
+  if (settings.verify) {
+    if (settings.ca_file.empty())
+      errors.add("ca_file", "required to verify the server (or turn verify off)");
+    else
+      i->load_ca(settings.ca_file, "ca_file", errors);
+    mbedtls_ssl_conf_ca_chain(&c, &i->ca, nullptr);
+  }
+  mbedtls_ssl_conf_authmode(&c, settings.verify ? MBEDTLS_SSL_VERIFY_REQUIRED
+                                                : MBEDTLS_SSL_VERIFY_NONE);
+  const tls_certificate& own = settings.certificate;
+  if (!own.chain_file.empty() || !own.key_file.empty()) {
+    auto served = std::make_unique<impl::served>();
+    if (i->load(own, *served, "certificate", errors)) {
+      if (int ret = mbedtls_ssl_conf_own_cert(&c, &served->chain, &served->key))
+        errors.add_mbedtls("certificate", "cannot present it", ret);
+      i->certificates.push_back(std::move(served));
+    }
+  }
+  mbedtls_ssl_conf_min_version(&c, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+  mbedtls_ssl_conf_ciphersuites(&c, cipher_suites.data());
+  mbedtls_ssl_conf_curves(&c, curves.data());
+  mbedtls_ssl_conf_renegotiation(&c, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+  i->offer_alpn(settings.alpn, errors);
+  errors.throw_if_any();
+  return std::shared_ptr<const tls_context>{new tls_context{std::move(i)}};
+}
+
+tls_context::tls_context(std::unique_ptr<impl> impl) noexcept : impl_{std::move(impl)} {}
+tls_context::~tls_context() = default;
+
+const mbedtls_ssl_config* tls_context::config() const noexcept { return &impl_->config; }
+bool tls_context::is_server() const noexcept { return impl_->is_server; }
+bool tls_context::verifies() const noexcept { return impl_->verify; }
+const std::string& tls_context::server_name() const noexcept { return impl_->server_name; }
+
+}  // namespace gantry::net
