@@ -57,15 +57,21 @@ struct gateway::state {
   };
   std::vector<std::vector<pending_listener>> pending_acceptors;
   std::vector<std::thread> threads;
-  // Names of the listeners addresses serve (under reload_mutex): a reload must keep them.
+  // Names of the listeners and TLS settings addresses serve, one entry per address (under
+  // reload_mutex): a reload must keep them.
   std::vector<std::string> served_listeners;
+  std::vector<std::string> served_tls;
+
+  detail::served_names served() const noexcept {
+    return {.listeners = served_listeners, .tls = served_tls};
+  }
   bool listening = false;
 
   // The first listen() compiles the configuration and makes the workers.
   void make_workers() {
     std::shared_ptr<const detail::snapshot> compiled = [&] {
       std::lock_guard lock{reload_mutex};
-      return detail::snapshot::compile(config, served_listeners);
+      return detail::snapshot::compile(config, served());
     }();
     auto budget = std::make_shared<detail::connection_budget>(options.client.max_total_connections);
     if (host != nullptr) {
@@ -154,7 +160,7 @@ gateway_config gateway::config() const {
 void gateway::reload(gateway_config config) {
   state& s = *state_;
   std::lock_guard lock{s.reload_mutex};
-  auto compiled = detail::snapshot::compile(config, s.served_listeners);  // throws: no change
+  auto compiled = detail::snapshot::compile(config, s.served());  // throws: no change
   s.config = std::move(config);
   if (!s.listening) return;
   for (auto& w : s.workers)
@@ -169,19 +175,27 @@ std::uint64_t gateway::generation() const noexcept {
 asio::ip::tcp::endpoint gateway::listen(std::string_view address, listener_options options) {
   state& s = *state_;
   const auto requested = net::resolve_one(address);
-  if (!options.name.empty()) {
-    // Checked and recorded under the reload lock, so no reload can remove it in between.
+  {
+    // Checked and recorded under the reload lock, so no reload can remove them in between.
     std::lock_guard lock{s.reload_mutex};
-    const auto& declared = s.config.listeners;
-    if (std::none_of(declared.begin(), declared.end(),
+    const gateway_config& c = s.config;
+    if (!options.name.empty() &&
+        std::none_of(c.listeners.begin(), c.listeners.end(),
                      [&](const listener_config& l) { return l.name == options.name; }))
       throw std::invalid_argument("gateway: no listener named '" + options.name +
                                   "' is declared (gateway_config::listeners)");
-    s.served_listeners.push_back(options.name);  // once per address
+    if (!options.tls.empty() && std::none_of(c.tls.begin(), c.tls.end(), [&](const named_tls& t) {
+          return t.name == options.tls;
+        }))
+      throw std::invalid_argument("gateway: no TLS settings named '" + options.tls +
+                                  "' are declared (gateway_config::tls)");
+    if (!options.name.empty()) s.served_listeners.push_back(options.name);
+    if (!options.tls.empty()) s.served_tls.push_back(options.tls);
   }
   if (!s.listening) s.make_workers();
   // Its connection caps are not read: the worker and the budget count every listener's.
   detail::listener_binding binding{.name = std::move(options.name),
+                                   .tls = std::move(options.tls),
                                    .client = options.client.value_or(s.options.client)};
 
   // One acceptor per worker on the same address; with port 0 the first picks the port. All
@@ -194,11 +208,12 @@ asio::ip::tcp::endpoint gateway::listen(std::string_view address, listener_optio
       if (acceptors.size() == 1) bound = acceptors.front().local_endpoint();
     }
   } catch (...) {
-    if (!binding.name.empty()) {
-      std::lock_guard lock{s.reload_mutex};
-      auto& served = s.served_listeners;
-      served.erase(std::find(served.begin(), served.end(), binding.name));
-    }
+    std::lock_guard lock{s.reload_mutex};
+    auto forget = [](std::vector<std::string>& served, const std::string& name) {
+      if (!name.empty()) served.erase(std::find(served.begin(), served.end(), name));
+    };
+    forget(s.served_listeners, binding.name);
+    forget(s.served_tls, binding.tls);
     throw;
   }
   for (std::size_t i = 0; i < s.workers.size(); ++i) {

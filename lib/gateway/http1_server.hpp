@@ -65,6 +65,9 @@ class http1_server final : public session_base {
   // with no frame of the session's own, then calls it again; `linger` ends it. An idle
   // connection is then its socket, this object and one wait.
   asio::awaitable<bool> serve_until_idle();
+  // Streams with a handshake (TLS) have it first, within the request head's timeout; false
+  // when it failed (the connection is closed). Its facts join the connection's.
+  asio::awaitable<bool> handshake();
   auto wait_readable() { return client_.async_wait_readable(core::use_tuple); }
   asio::awaitable<void> linger();
 

@@ -95,12 +95,29 @@ template <net::byte_stream Stream>
 asio::awaitable<void> serve_connection(std::shared_ptr<worker> owner,
                                        const listener_binding* binding, Stream client) {
   http1_server<Stream> s{*owner, *binding, std::move(client)};
+  if (!co_await s.handshake()) co_return;
   while (co_await s.serve_until_idle()) {
     // Idle: nothing but this frame and the wait (a deadline or stop closes the socket).
     const auto [ec] = co_await s.wait_readable();
     if (ec) break;
   }
   co_await s.linger();
+}
+
+template <net::byte_stream Stream>
+asio::awaitable<bool> http1_server<Stream>::handshake() {
+  if constexpr (requires { client_.async_handshake(core::use_tuple); }) {
+    arm(options_.request_head_timeout);  // an idle connection: past it, the tick closes it
+    const auto [ec] = co_await client_.async_handshake(core::use_tuple);
+    deadline_ = clock::time_point::max();
+    if (ec) {
+      client_.close();
+      co_return false;
+    }
+    facts_.scheme = "https";
+    facts_.tls = &client_.facts();
+  }
+  co_return true;
 }
 
 template <net::byte_stream Stream>

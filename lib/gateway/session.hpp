@@ -46,9 +46,11 @@ template <class T>
 inline constexpr char state_kind = 0;
 
 // How the connections of one listening address are served: the routes of which listener
-// (empty: the gateway's own), and their client-side timeouts and limits.
+// (empty: the gateway's own), the TLS settings they arrive with (empty: plain), and their
+// client-side timeouts and limits.
 struct listener_binding {
   std::string name;
+  std::string tls;
   client_options client;
 };
 

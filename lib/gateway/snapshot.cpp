@@ -9,6 +9,8 @@
 #include <utility>
 #include <variant>
 
+#include "../net/tls_context.hpp"
+
 namespace gantry::detail {
 namespace {
 
@@ -40,7 +42,7 @@ class problems {
 }  // namespace
 
 std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
-                                                   std::span<const std::string> served) {
+                                                   served_names served) {
   auto s = std::make_shared<snapshot>();
   problems errors;
 
@@ -156,14 +158,45 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
     const std::string listener = "listener '" + l.name + "'";
     compile_routes(set, l.routes, l.listener_policies, listener, listener + ": ");
   }
-  std::vector<std::string_view> missing;  // each said once, though served on several addresses
-  for (const std::string& name : served) {
-    if (s->listener(name) != nullptr ||
-        std::find(missing.begin(), missing.end(), name) != missing.end())
+  for (const named_tls& t : config.tls) {
+    if (t.name.empty()) {
+      errors.add("a TLS entry has no name");
       continue;
-    missing.push_back(name);
-    errors.add("listener '" + name + "' is being served, so it cannot be removed");
+    }
+    if (s->tls_context(t.name) != nullptr) {
+      errors.add("tls '" + t.name + "' is declared twice");
+      continue;
+    }
+    try {
+      s->tls.emplace_back(t.name, net::tls_context::server(t.settings));
+    } catch (const std::invalid_argument& e) {
+      // One problem per line, each under the entry's name.
+      std::string_view text = e.what();
+      while (!text.empty()) {
+        const auto end = text.find('\n');
+        errors.add("tls '" + t.name + "': " + std::string{text.substr(0, end)});
+        text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+      }
+    }
   }
+
+  // Names addresses serve, each said once, though served on several addresses.
+  auto require = [&](std::span<const std::string> names, const char* what, auto&& declared) {
+    std::vector<std::string_view> missing;
+    for (const std::string& name : names) {
+      if (declared(name) || std::find(missing.begin(), missing.end(), name) != missing.end())
+        continue;
+      missing.push_back(name);
+      errors.add(std::string{what} + " '" + name + "' is being served, so it cannot be removed");
+    }
+  };
+  require(served.listeners, "listener",
+          [&](const std::string& name) { return s->listener(name) != nullptr; });
+  require(served.tls, "tls", [&](const std::string& name) {
+    return s->tls_context(name) != nullptr ||
+           std::any_of(config.tls.begin(), config.tls.end(),
+                       [&](const named_tls& t) { return t.name == name; });  // said above
+  });
   errors.throw_if_any();
   return s;
 }

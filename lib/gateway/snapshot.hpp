@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -16,6 +17,10 @@
 #include "gantry/route/captures.hpp"
 #include "gantry/route/route_table.hpp"
 #include "gantry/upstream/cluster.hpp"
+
+namespace gantry::net {
+class tls_context;
+}
 
 namespace gantry::detail {
 
@@ -54,6 +59,13 @@ struct route_set {
 // No routes and no policies: every request gets a 404.
 inline const route_set unconfigured_listener{};
 
+// What addresses serve, which a configuration must keep declaring: listeners and TLS
+// settings, by name.
+struct served_names {
+  std::span<const std::string> listeners{};
+  std::span<const std::string> tls{};
+};
+
 struct snapshot {
   // The gateway's own routes first, then each named listener's, in declared order.
   std::vector<route_set> listeners;
@@ -62,6 +74,8 @@ struct snapshot {
   // first_endpoint[c] + e.
   std::vector<std::uint32_t> first_endpoint;
   std::uint32_t endpoint_count = 0;
+  // TLS contexts by name, read from their files when the snapshot was compiled.
+  std::vector<std::pair<std::string, std::shared_ptr<const net::tls_context>>> tls;
   // Cluster indices by name (views of `clusters`' names), for upstreams picked at run time.
   std::unordered_map<std::string_view, std::uint32_t> cluster_by_name;
 
@@ -73,11 +87,17 @@ struct snapshot {
     return nullptr;
   }
 
-  // Validates `config` as a whole and compiles it, resolving endpoint addresses; throws
-  // `std::invalid_argument` listing every problem, one per line. `served` names listeners
-  // being served, which `config` must declare.
+  // The TLS context named `name`; null when there is none.
+  const std::shared_ptr<const net::tls_context>* tls_context(std::string_view name) const noexcept {
+    for (const auto& [n, context] : tls)
+      if (n == name) return &context;
+    return nullptr;
+  }
+
+  // Validates `config` as a whole and compiles it, resolving endpoint addresses and reading
+  // TLS files; throws `std::invalid_argument` listing every problem, one per line.
   static std::shared_ptr<const snapshot> compile(const gateway_config& config,
-                                                 std::span<const std::string> served = {});
+                                                 served_names served = {});
 };
 
 }  // namespace gantry::detail

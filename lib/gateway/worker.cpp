@@ -4,7 +4,10 @@
 #include <asio/co_spawn.hpp>
 #include <cstdio>
 #include <exception>
+#include <new>
+#include <optional>
 
+#include "../net/tls_stream.hpp"
 #include "gantry/core/async.hpp"
 #include "session.hpp"
 
@@ -33,7 +36,7 @@ worker::worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> c
       options_{options},
       budget_{std::move(budget)},
       index_{static_cast<std::uint32_t>(index)},
-      own_binding_{.name = {}, .client = options_.client},
+      own_binding_{.name = {}, .tls = {}, .client = options_.client},
       pool_{executor, 0, options.upstream.pool},
       random_{options.random_seed != 0 ? options.random_seed + index : std::random_device{}()},
       tick_timer_{executor} {
@@ -171,8 +174,29 @@ asio::awaitable<void> worker::accept_loop([[maybe_unused]] std::shared_ptr<worke
     std::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay{true}, ignored);
     // The session gives the budget's unit back when it detaches.
-    start_session(net::tcp_stream{std::move(socket)}, on.binding);
+    if (on.binding.tls.empty())
+      start_session(net::tcp_stream{std::move(socket)}, on.binding);
+    else
+      start_tls_session(net::tcp_stream{std::move(socket)}, on.binding);
   }
+}
+
+void worker::start_tls_session(net::tcp_stream client, const listener_binding& binding) {
+  // The newest TLS settings of that name: a reload's renewed certificate serves new
+  // connections from now on.
+  const auto* context = view_->config->tls_context(binding.tls);
+  if (context == nullptr) {  // only while a listen() races a reload (see exchange_driver)
+    budget_->give_back();
+    return client.close();
+  }
+  std::optional<net::tls_stream<net::tcp_stream>> tls;
+  try {
+    tls.emplace(std::move(client), *context);
+  } catch (const std::bad_alloc&) {  // mbedTLS's record buffers: shed this connection
+    budget_->give_back();
+    return;
+  }
+  start_session(std::move(*tls), binding);
 }
 
 asio::awaitable<bool> worker::wait_for_slot(listener& on, asio::steady_timer::time_point until) {

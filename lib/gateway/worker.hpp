@@ -127,6 +127,8 @@ class worker : public std::enable_shared_from_this<worker> {
     asio::co_spawn(executor_, serve_connection(shared_from_this(), &binding, std::move(client)),
                    report_exception);
   }
+  // Sets TLS up on an accepted connection with its listener's settings, then serves it.
+  void start_tls_session(net::tcp_stream client, const listener_binding& binding);
   // Serves a connection that came from elsewhere than an acceptor: it takes a unit of the
   // connection budget first, and is closed when none is left or the worker drains.
   template <class Stream>

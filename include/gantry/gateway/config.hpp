@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "gantry/net/tls_settings.hpp"
 #include "gantry/policy/chain.hpp"
 #include "gantry/route/route.hpp"
 
@@ -24,6 +25,15 @@ struct named_policy {
   std::string name{};
   /// The policies run where the name is listed, in order.
   policy::chain chain{};
+};
+
+/// TLS settings given a name, for listening addresses to terminate TLS with
+/// (`listener_options::tls`). Part of the configuration, so a reload reads the certificate
+/// files again: a renewed certificate serves new connections, open ones keep theirs.
+struct named_tls {
+  /// The name `listener_options::tls` refers to; unique, not empty.
+  std::string name{};
+  net::tls_server_settings settings{};
 };
 
 /// A listener with routes of its own: an admin or internal port beside the public one.
@@ -76,6 +86,9 @@ struct gateway_config {
   /// Listeners with routes of their own, served where `gateway::listen` names them. A reload
   /// may change them but not remove one that is being served.
   std::vector<listener_config> listeners{};
+  /// TLS settings addresses terminate TLS with, by name. A reload may change them but not
+  /// remove one that an address serves.
+  std::vector<named_tls> tls{};
 };
 
 }  // namespace gantry

@@ -46,6 +46,8 @@ struct listener_options {
   /// The listener of `gateway_config::listeners` whose routes and policies it serves; empty
   /// for the gateway's own.
   std::string name{};
+  /// The `gateway_config::tls` entry it terminates TLS with; empty for plain HTTP.
+  std::string tls{};
   /// Timeouts and limits for the connections it accepts, when they differ from the
   /// gateway's (`gateway_options::client`). The connection caps stay the gateway's:
   /// `max_connections` and `max_total_connections` count every listener's connections, and

@@ -1,0 +1,197 @@
+// Addresses that terminate TLS: the handshake, the exchange's TLS facts, X-Forwarded-Proto,
+// certificates renewed by a reload, and connections that never finish a handshake.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/x509_crt.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "gantry/gateway/gateway.hpp"
+#include "gantry/net/tcp_stream.hpp"
+#include "gantry/policy/chain.hpp"
+#include "net/tls_stream.hpp"
+#include "raw_exchange.hpp"
+#include "support/test_pki.hpp"
+
+using namespace std::chrono_literals;
+using gantry::core::use_tuple;
+using gantry::testing::test_pki;
+
+namespace {
+
+// Answers with what the exchange knows of its connection's TLS.
+struct echo_tls {
+  gantry::policy::verdict on_request_head(gantry::policy::exchange& ex) const {
+    const auto& d = ex.downstream;
+    std::string body{d.scheme};
+    if (d.tls != nullptr) {
+      body += fmt::format(" {} {} sni={} alpn={}", d.tls->version, d.tls->cipher, d.tls->sni,
+                          d.tls->alpn);
+      if (const auto* peer = d.tls->peer_certificate)
+        body += fmt::format(" peer={} verified={}", peer->subject, peer->verified);
+    }
+    return ex.respond(gantry::http::status::ok, body, "text/plain");
+  }
+};
+
+struct pki_files {
+  test_pki pki;
+  test_pki::issued first = pki.issue("first.example.com", {"api.example.com"});
+  test_pki::issued renewed = pki.issue("renewed.example.com", {"api.example.com"});
+  test_pki::issued client = pki.issue("svc-a", {"svc-a.internal"});
+};
+const pki_files& files() {
+  static const pki_files made;
+  return made;
+}
+
+gantry::gateway_config tls_config(const test_pki::issued& cert) {
+  gantry::gateway_config config;
+  config.policies = {{.name = "echo", .chain = gantry::policy::chain{}.add(echo_tls{})}};
+  config.listener_policies = {"echo"};
+  config.routes = {{.name = "any",
+                    .match = {.path = gantry::route::path_prefix{"/"}},
+                    .action = gantry::route::direct_response{}}};
+  gantry::net::tls_server_settings tls;
+  tls.certificates = {{cert.chain.string(), cert.key.string()}};
+  tls.client_ca_file = files().pki.ca().string();
+  tls.client = gantry::net::client_certificates::optional;
+  config.tls = {{.name = "public", .settings = tls}};
+  return config;
+}
+
+struct tls_answer {
+  std::error_code handshake;
+  std::string server_cn;  // the CN of the certificate the gateway served
+  std::string response;
+};
+
+// One HTTPS request to `at`, as a client that trusts the test CA and asks for
+// api.example.com, with a client certificate when `with_client_cert`.
+tls_answer ask(asio::ip::tcp::endpoint at, bool with_client_cert = false) {
+  gantry::net::tls_client_settings settings;
+  settings.ca_file = files().pki.ca().string();
+  settings.alpn = {"http/1.1"};
+  if (with_client_cert)
+    settings.certificate = {files().client.chain.string(), files().client.key.string()};
+  auto context = gantry::net::tls_context::client(settings);
+  asio::io_context io;
+  tls_answer answer;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        gantry::net::tcp_stream tcp{io.get_executor()};
+        auto [connect_ec] = co_await tcp.async_connect(at, use_tuple);
+        if (connect_ec) {
+          answer.handshake = connect_ec;
+          co_return;
+        }
+        std::error_code ec;
+        tcp.connected(ec);
+        gantry::net::tls_stream<gantry::net::tcp_stream> tls{std::move(tcp), context,
+                                                             "api.example.com"};
+        std::tie(answer.handshake) = co_await tls.async_handshake(use_tuple);
+        if (answer.handshake) co_return;
+        const mbedtls_x509_crt* served = mbedtls_ssl_get_peer_cert(&tls.native_handle());
+        for (const mbedtls_x509_name* n = &served->subject; n != nullptr; n = n->next)
+          if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
+            answer.server_cn.assign(reinterpret_cast<const char*>(n->val.p), n->val.len);
+        const std::string request = "GET / HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n";
+        co_await tls.async_write({asio::buffer(request), asio::const_buffer{}}, use_tuple);
+        char buffer[4096];
+        for (;;) {
+          auto [read_ec, n] = co_await tls.async_read_some(asio::buffer(buffer), use_tuple);
+          if (read_ec) break;
+          answer.response.append(buffer, n);
+        }
+      },
+      asio::detached);
+  io.run_for(10s);
+  return answer;
+}
+
+std::string body_of(const std::string& response) {
+  const auto at = response.find("\r\n\r\n");
+  return at == std::string::npos ? "" : response.substr(at + 4);
+}
+
+}  // namespace
+
+TEST_CASE("a TLS address: the handshake, and the exchange's TLS facts") {
+  gantry::gateway gw{gantry::gateway_options{.workers = 2}};
+  gw.configure(tls_config(files().first));
+  const auto plain = gw.listen("127.0.0.1:0");
+  const auto secure = gw.listen("127.0.0.1:0", {.tls = "public"});
+  gw.start();
+
+  const tls_answer anonymous = ask(secure);
+  REQUIRE(!anonymous.handshake);
+  CHECK(anonymous.server_cn == "first.example.com");
+  CHECK(body_of(anonymous.response) ==
+        "https TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 sni=api.example.com "
+        "alpn=http/1.1");
+  const tls_answer with_cert = ask(secure, true);
+  REQUIRE(!with_cert.handshake);
+  CHECK(body_of(with_cert.response).ends_with(" peer=CN=svc-a, O=Gantry Tests verified=true"));
+  // The same routes, in plain HTTP, on the other address.
+  CHECK(body_of(gantry::test::exchange_raw(
+            plain, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")) == "http");
+  gw.stop();
+  gw.wait();
+}
+
+TEST_CASE("a TLS address: a reload renews the certificate for new connections") {
+  gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+  gw.configure(tls_config(files().first));
+  const auto secure = gw.listen("127.0.0.1:0", {.tls = "public"});
+  gw.start();
+  CHECK(ask(secure).server_cn == "first.example.com");
+  gw.reload(tls_config(files().renewed));
+  CHECK(ask(secure).server_cn == "renewed.example.com");
+
+  // A configuration without the TLS settings an address serves is refused.
+  gantry::gateway_config without = tls_config(files().renewed);
+  without.tls.clear();
+  CHECK_THROWS_WITH_AS(gw.reload(without), "tls 'public' is being served, so it cannot be removed",
+                       std::invalid_argument);
+  // So is one whose files are not a certificate and its key.
+  gantry::gateway_config broken = tls_config(files().renewed);
+  broken.tls[0].settings.certificates[0].key_file = files().client.key.string();
+  try {
+    gw.reload(broken);
+    FAIL("a key of another certificate was accepted");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string_view{e.what()}.starts_with("tls 'public': certificates[0].key_file: "));
+  }
+  CHECK(ask(secure).server_cn == "renewed.example.com");
+  CHECK_THROWS_AS(gw.listen("127.0.0.1:0", {.tls = "private"}), std::invalid_argument);
+  gw.stop();
+  gw.wait();
+}
+
+TEST_CASE("a TLS address: plain HTTP and a stalled handshake are closed, nothing answered") {
+  gantry::gateway_options options{.workers = 1};
+  options.client.request_head_timeout = 300ms;
+  options.timer_resolution = 50ms;
+  gantry::gateway gw{options};
+  gw.configure(tls_config(files().first));
+  const auto secure = gw.listen("127.0.0.1:0", {.tls = "public"});
+  gw.start();
+  // Plain HTTP: not a TLS record; at most an alert comes back, never an HTTP answer.
+  const std::string plain = gantry::test::exchange_raw(
+      secure, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  CHECK(plain.find("HTTP/1.1") == std::string::npos);
+  // A client that connects and says nothing is closed once the head's timeout passes (the
+  // read below ends only then).
+  CHECK(gantry::test::exchange_raw(secure, "").empty());
+  CHECK(!ask(secure).handshake);  // and the worker still serves
+  gw.stop();
+  gw.wait();
+}
