@@ -26,6 +26,7 @@
 #include "gantry/config/load.hpp"
 #include "gantry/gateway/gateway.hpp"
 #include "gantry/net/address.hpp"
+#include "gantry/net/tls_settings.hpp"
 #include "gantry/policy/metrics_endpoint.hpp"
 #include "gantry/policy/metrics_registry.hpp"
 
@@ -54,6 +55,10 @@ Options:
   --admin HOST:PORT            admin listener (/metrics, /healthz); with --config, replaces
                                the file's admin address
   --upstream LIST              comma-separated upstream servers
+  --tls-cert FILE              serve HTTPS on the listen address with this certificate chain
+                               (PEM); not with --config, whose listen entries say it
+  --tls-key FILE               the certificate's private key (PEM)
+  --client-ca FILE             with --tls-cert: require client certificates from these CAs
   --workers N                  worker threads (default: one per hardware thread)
   --connect-timeout MS         upstream connect timeout, 504 past it (default 5000)
   --upstream-timeout MS        upstream silence before/while responding, 504 (default 60000)
@@ -81,6 +86,7 @@ struct command_line {
   std::optional<std::string> listen;
   std::optional<std::string> admin;
   std::optional<unsigned> workers;
+  gantry::net::tls_server_settings tls;
   std::vector<std::string> upstreams;
   std::string config_file;
   std::string check_file;
@@ -112,6 +118,21 @@ command_line parse(int argc, char** argv) {
       {"--config", [&](auto v) { cmd.config_file = v; }},
       {"--check", [&](auto v) { cmd.check_file = v; }},
       {"--upstream", [&](auto v) { cmd.upstreams = split_list(v); }},
+      {"--tls-cert",
+       [&](auto v) {
+         cmd.tls.certificates.resize(1);
+         cmd.tls.certificates[0].cert = v;
+       }},
+      {"--tls-key",
+       [&](auto v) {
+         cmd.tls.certificates.resize(1);
+         cmd.tls.certificates[0].key = v;
+       }},
+      {"--client-ca",
+       [&](auto v) {
+         cmd.tls.client_ca = v;
+         cmd.tls.client_certificates = gantry::net::client_certificate_mode::required;
+       }},
       {"--workers",
        [&](auto v) { cmd.workers = static_cast<unsigned>(parse_number("--workers", v)); }},
   };
@@ -180,6 +201,14 @@ command_line parse(int argc, char** argv) {
   }
   if (!cmd.config_file.empty() && !cmd.upstreams.empty())
     throw std::invalid_argument("--config and --upstream exclude each other");
+  const bool tls = !cmd.tls.certificates.empty() || !cmd.tls.client_ca.empty();
+  if (tls && (!cmd.config_file.empty() || !cmd.check_file.empty()))
+    throw std::invalid_argument(
+        "--tls-cert, --tls-key and --client-ca are for the command line's listener: with "
+        "--config, give listen entries tls settings in the file");
+  if (tls && (cmd.tls.certificates.empty() || cmd.tls.certificates[0].cert.empty() ||
+              cmd.tls.certificates[0].key.empty()))
+    throw std::invalid_argument("TLS needs both --tls-cert and --tls-key");
   if (cmd.upstreams.empty() && !cmd.tuning_flags.empty())
     throw std::invalid_argument(fmt::format(
         "{} is set in the configuration file, not on the command line", cmd.tuning_flags[0]));
@@ -212,10 +241,19 @@ struct config_source {
 // The command line's say over a loaded configuration, and what gantryd requires of it.
 void apply_command_line(gantry::config::document& doc, const command_line& cmd) {
   if (cmd.workers) doc.options.workers = *cmd.workers;
-  if (cmd.listen) doc.listen = {*cmd.listen};
+  auto top_level = [](const gantry::config::listen_address& l) { return l.options.name.empty(); };
+  if (cmd.listen) {
+    std::erase_if(doc.listen, top_level);
+    doc.listen.insert(doc.listen.begin(), {.address = *cmd.listen, .options = {}});
+  }
+  if (!cmd.tls.certificates.empty()) {
+    // The command line's TLS, on the top-level addresses (a name no file entry takes).
+    doc.gateway.tls.push_back({.name = "command line", .settings = cmd.tls});
+    for (auto& l : doc.listen)
+      if (top_level(l)) l.options.tls = "command line";
+  }
   if (cmd.admin) doc.admin_listen = *cmd.admin;
-  if (doc.listen.empty() && doc.listeners.empty())
-    throw std::invalid_argument("nothing to listen on");
+  if (doc.listen.empty()) throw std::invalid_argument("nothing to listen on");
 }
 
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {
@@ -333,7 +371,7 @@ int main(int argc, char** argv) {
     if (legacy) {
       doc.options = cmd.options;
       doc.gateway.clusters = {{.name = "default", .endpoints = cmd.upstreams}};
-      doc.listen = {"127.0.0.1:8080"};
+      doc.listen = {{.address = "127.0.0.1:8080", .options = {}}};
     } else {
       if (demo) {
         auto any = gantry::net::resolve_one("127.0.0.1:0");
@@ -371,11 +409,14 @@ int main(int argc, char** argv) {
       fmt::print("gantryd {} on {}:{}\n", what, at.address().to_string(), at.port());
     };
     std::vector<asio::ip::tcp::endpoint> bound;
-    for (const std::string& address : doc.listen) bound.push_back(gw.listen(address));
     std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> named;
-    for (const auto& l : doc.listeners)
-      for (const std::string& address : l.listen)
-        named.emplace_back(l.options.name, gw.listen(address, l.options));
+    for (const auto& l : doc.listen) {
+      const auto at = gw.listen(l.address, l.options);
+      if (l.options.name.empty())
+        bound.push_back(at);
+      else
+        named.emplace_back(l.options.name, at);
+    }
     std::optional<asio::ip::tcp::endpoint> admin_bound;
     if (doc.admin_listen) admin_bound = gw.listen(*doc.admin_listen, {.name = "admin"});
     gw.start();
@@ -389,7 +430,8 @@ int main(int argc, char** argv) {
                  : demo ? std::string{"built-in demo (two demo API versions in-process)"}
                         : source.file);
       if (demo && !bound.empty())
-        fmt::print("  try: curl -i http://localhost:{}/users/7\n", bound.front().port());
+        fmt::print("  try: curl -i {}://localhost:{}/users/7\n",
+                   cmd.tls.certificates.empty() ? "http" : "https", bound.front().port());
     }
     std::fflush(stdout);
 

@@ -15,6 +15,7 @@
 #include "gantry/core/read_file.hpp"
 #include "gantry/policy/direct_response.hpp"
 #include "gantry/route/route_table.hpp"
+#include "../net/tls_context.hpp"
 #include "node_state.hpp"
 #include "values.hpp"
 
@@ -77,7 +78,7 @@ class loader {
                           "timer_resolution", "buffer_size", "clusters", "policies",
                           "listener_policies", "routes", "listeners"}))
       return;
-    read_listen(root["listen"], doc.listen);
+    read_listen(root["listen"], {}, doc);
     read_admin(root["admin"], doc.admin_listen);
     read_options(root, doc.options);
     read_clusters(root["clusters"], doc.gateway.clusters);
@@ -114,13 +115,95 @@ class loader {
       out = std::move(*text);
   }
 
-  static void read_listen(const node& n, std::vector<std::string>& out) {
+  // A `listen` list: addresses, or maps with an address and TLS settings. Each entry becomes
+  // one of `doc.listen`, served as `options` say.
+  void read_listen(const node& n, const listener_options& options, document& doc) {
     for (const node& item : n.items()) {
-      std::string address;
-      read_address(item, detail::address_use::listen, address);
-      if (!address.empty()) out.push_back(std::move(address));
+      listen_address entry{.address = {}, .options = options};
+      if (item.is_map()) {
+        if (!item.expect_map({"address", "tls"})) continue;
+        read_address(item.required("address"), detail::address_use::listen, entry.address);
+        if (item["tls"].present() && !entry.address.empty())
+          entry.options.tls = read_tls(item["tls"], entry.address, doc);
+      } else {
+        read_address(item, detail::address_use::listen, entry.address);
+      }
+      if (!entry.address.empty()) doc.listen.push_back(std::move(entry));
     }
   }
+
+  // TLS settings of the listen entry for `address`, added to `doc.gateway.tls` under a name
+  // of their own (the address, made unique); that name. The files are read now, so that a
+  // problem with them is reported at its field.
+  std::string read_tls(const node& n, const std::string& address, document& doc) {
+    if (!n.expect_map({"certificates", "client_ca", "client_certificates", "alpn"})) return {};
+    const std::size_t before = node_access::context(n).problems();
+    net::tls_server_settings settings;
+    const node certificates = n.required("certificates");
+    const std::vector<node> list = certificates.items();
+    if (certificates.present() && list.empty() &&
+        (certificates.is_list() || certificates.is_null()))
+      certificates.fail("at least one is required");
+    for (const node& item : list) {
+      net::tls_certificate& c = settings.certificates.emplace_back();
+      if (!item.expect_map({"cert", "key"})) continue;
+      read_path(item.required("cert"), c.cert);
+      read_path(item.required("key"), c.key);
+    }
+    read_path(n["client_ca"], settings.client_ca);
+    const node mode = n["client_certificates"];
+    if (auto text = mode.as_string()) {
+      if (*text == "off")
+        settings.client_certificates = net::client_certificate_mode::off;
+      else if (*text == "optional")
+        settings.client_certificates = net::client_certificate_mode::optional;
+      else if (*text == "required")
+        settings.client_certificates = net::client_certificate_mode::required;
+      else
+        mode.fail(fmt::format("unknown value {}: give off, optional or required", quote(*text)));
+    }
+    n["alpn"].read(settings.alpn);
+    if (node_access::context(n).problems() == before) check_tls(n, settings);
+
+    std::string name = address;
+    for (int i = 2; std::any_of(doc.gateway.tls.begin(), doc.gateway.tls.end(),
+                                [&](const named_tls& t) { return t.name == name; });
+         ++i)
+      name = fmt::format("{} ({})", address, i);
+    doc.gateway.tls.push_back({.name = name, .settings = std::move(settings)});
+    return name;
+  }
+
+  // A file name, relative to the configuration file's directory unless absolute.
+  void read_path(const node& n, std::string& out) const {
+    auto text = n.as_string();
+    if (!text) return;
+    if (text->empty()) return n.fail("must not be empty");
+    std::filesystem::path path{*text};
+    if (path.is_relative() && !base_.empty()) path = (base_ / path).lexically_normal();
+    out = path.string();
+  }
+
+  // Reads the certificates, keys and CAs as the gateway will, reporting each problem at the
+  // field it names ("certificates[1].key: ...").
+  static void check_tls(const node& n, const net::tls_server_settings& settings) {
+    try {
+      net::tls_context::server(settings);
+    } catch (const std::invalid_argument& e) {
+      std::string_view text = e.what();
+      while (!text.empty()) {
+        const auto end = text.find('\n');
+        const std::string_view line = text.substr(0, end);
+        if (const auto colon = line.find(": "); colon != std::string_view::npos)
+          n.fail_at(line.substr(0, colon), line.substr(colon + 2));
+        else
+          n.fail(line);
+        text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+      }
+    }
+  }
+
+
 
   static void read_admin(const node& n, std::optional<std::string>& out) {
     if (!n.expect_map({"listen"})) return;
@@ -236,7 +319,6 @@ class loader {
     name_set names;
     for (const node& item : n.items()) {
       listener_config& config = doc.gateway.listeners.emplace_back();
-      listener_addresses& where = doc.listeners.emplace_back();
       routes.emplace_back();
       if (!item.expect_map({"name", "listen", "client", "listener_policies", "routes"})) continue;
       const node name = item.required("name");
@@ -248,16 +330,16 @@ class loader {
         else
           names.declare(config.name, name, "listener");
       }
-      where.options.name = config.name;
-      const node listen = item.required("listen");
-      read_listen(listen, where.listen);
-      if (listen.present() && listen.items().empty() && (listen.is_list() || listen.is_null()))
-        listen.fail("a listener needs at least one address");
+      listener_options options{.name = config.name};
       if (item["client"].present()) {
         client_options client = doc.options.client;
         read_client(item["client"], client, false);
-        where.options.client = client;
+        options.client = client;
       }
+      const node listen = item.required("listen");
+      read_listen(listen, options, doc);
+      if (listen.present() && listen.items().empty() && (listen.is_list() || listen.is_null()))
+        listen.fail("a listener needs at least one address");
       read_policy_names(item["listener_policies"], config.listener_policies);
       routes.back() = read_routes(item["routes"]);
     }

@@ -164,24 +164,24 @@ struct tls_context::impl {
   bool load(const tls_certificate& files, served& into, const std::string& field,
             problems& errors) {
     bool ok = true;
-    if (files.chain_file.empty()) {
-      errors.add(field + ".chain_file", "required");
+    if (files.cert.empty()) {
+      errors.add(field + ".cert", "required");
       ok = false;
-    } else if (int ret = mbedtls_x509_crt_parse_file(&into.chain, files.chain_file.c_str())) {
-      errors.add_mbedtls(field + ".chain_file", files.chain_file, ret);
+    } else if (int ret = mbedtls_x509_crt_parse_file(&into.chain, files.cert.c_str())) {
+      errors.add_mbedtls(field + ".cert", files.cert, ret);
       ok = false;
     }
-    if (files.key_file.empty()) {
-      errors.add(field + ".key_file", "required");
+    if (files.key.empty()) {
+      errors.add(field + ".key", "required");
       ok = false;
-    } else if (int ret = mbedtls_pk_parse_keyfile(&into.key, files.key_file.c_str(), nullptr)) {
-      errors.add_mbedtls(field + ".key_file", files.key_file, ret);
+    } else if (int ret = mbedtls_pk_parse_keyfile(&into.key, files.key.c_str(), nullptr)) {
+      errors.add_mbedtls(field + ".key", files.key, ret);
       ok = false;
     }
     if (ok && mbedtls_pk_check_pair(&into.chain.pk, &into.key) != 0) {
-      errors.add(field + ".key_file",
-                 fmt::format("{} is not the key of the certificate in {}", files.key_file,
-                             files.chain_file));
+      errors.add(field + ".key",
+                 fmt::format("{} is not the key of the certificate in {}", files.key,
+                             files.cert));
       ok = false;
     }
     return ok;
@@ -242,16 +242,16 @@ std::shared_ptr<const tls_context> tls_context::server(const tls_server_settings
   }
   mbedtls_ssl_conf_sni(&c, &impl::on_sni, i.get());
 
-  if (settings.client != client_certificates::off) {
-    if (settings.client_ca_file.empty())
-      errors.add("client_ca_file", "required when client certificates are asked for");
+  if (settings.client_certificates != client_certificate_mode::off) {
+    if (settings.client_ca.empty())
+      errors.add("client_ca", "required when client certificates are asked for");
     else
-      i->load_ca(settings.client_ca_file, "client_ca_file", errors);
+      i->load_ca(settings.client_ca, "client_ca", errors);
     mbedtls_ssl_conf_ca_chain(&c, &i->ca, nullptr);
   }
-  mbedtls_ssl_conf_authmode(&c, settings.client == client_certificates::required
+  mbedtls_ssl_conf_authmode(&c, settings.client_certificates == client_certificate_mode::required
                                     ? MBEDTLS_SSL_VERIFY_REQUIRED
-                                : settings.client == client_certificates::optional
+                                : settings.client_certificates == client_certificate_mode::optional
                                     ? MBEDTLS_SSL_VERIFY_OPTIONAL
                                     : MBEDTLS_SSL_VERIFY_NONE);
 
@@ -287,16 +287,16 @@ std::shared_ptr<const tls_context> tls_context::client(const tls_client_settings
   i->seed(errors);
   mbedtls_ssl_conf_rng(&c, mbedtls_ctr_drbg_random, &i->random);
   if (settings.verify) {
-    if (settings.ca_file.empty())
-      errors.add("ca_file", "required to verify the server (or turn verify off)");
+    if (settings.ca.empty())
+      errors.add("ca", "required to verify the server (or turn verify off)");
     else
-      i->load_ca(settings.ca_file, "ca_file", errors);
+      i->load_ca(settings.ca, "ca", errors);
     mbedtls_ssl_conf_ca_chain(&c, &i->ca, nullptr);
   }
   mbedtls_ssl_conf_authmode(&c, settings.verify ? MBEDTLS_SSL_VERIFY_REQUIRED
                                                 : MBEDTLS_SSL_VERIFY_NONE);
   const tls_certificate& own = settings.certificate;
-  if (!own.chain_file.empty() || !own.key_file.empty()) {
+  if (!own.cert.empty() || !own.key.empty()) {
     auto served = std::make_unique<impl::served>();
     if (i->load(own, *served, "certificate", errors)) {
       if (int ret = mbedtls_ssl_conf_own_cert(&c, &served->chain, &served->key))

@@ -11,12 +11,14 @@
 
 namespace gantry::config {
 
-/// A listener of the file's `listeners` list as the daemon serves it: its addresses and
-/// options (its routes and policies are in `document::gateway.listeners`).
-struct listener_addresses {
-  /// Addresses to serve it on (`listen`), as `document::listen`.
-  std::vector<std::string> listen{};
-  /// Its name, and its `client` section over the file's own.
+/// An address to serve, and how: an entry of the file's `listen` list, or of a named
+/// listener's.
+struct listen_address {
+  /// "host:port", as `gateway::listen` takes it.
+  std::string address{};
+  /// The named listener it serves (empty for the top-level `listen`), the TLS settings it
+  /// terminates TLS with (an entry of `document::gateway.tls`, named after the address; empty
+  /// for plain HTTP), and a named listener's `client` section over the file's own.
   listener_options options{};
 };
 
@@ -27,20 +29,17 @@ struct listener_addresses {
 /// auto doc = gantry::config::load_file("/etc/gantry/gantry.yaml");
 /// gantry::gateway gw{doc.options};
 /// gw.configure(std::move(doc.gateway));
-/// for (const std::string& address : doc.listen) gw.listen(address);
-/// for (const auto& l : doc.listeners)
-///   for (const std::string& address : l.listen) gw.listen(address, l.options);
+/// for (const auto& l : doc.listen) gw.listen(l.address, l.options);
 /// gw.start();
 /// ```
 struct document {
-  /// Clusters, routes, named policies, listener policies and the named listeners' routes
-  /// and policies (`clusters`, `routes`, `policies`, `listener_policies`, `listeners`).
+  /// Clusters, routes, named policies, listener policies, the named listeners' routes and
+  /// policies, and the TLS settings of `listen` entries (`clusters`, `routes`, `policies`,
+  /// `listener_policies`, `listeners`, `listen[].tls`).
   gateway_config gateway{};
-  /// Addresses to serve on, "host:port" each (`listen`); "[::1]:8080" for IPv6, ":8080" or
-  /// "*:8080" for every interface, port 0 for any free port.
-  std::vector<std::string> listen{};
-  /// Named listeners with routes of their own, where they listen (`listeners`).
-  std::vector<listener_addresses> listeners{};
+  /// Addresses to serve on: the top-level `listen` list first, then each named listener's;
+  /// "[::1]:8080" for IPv6, ":8080" or "*:8080" for every interface, port 0 for any free port.
+  std::vector<listen_address> listen{};
   /// Address of the admin listener, when there is one (`admin.listen`).
   std::optional<std::string> admin_listen{};
   /// Workers, timeouts and limits (`workers`, `client`, `upstream`, `drain_timeout`,

@@ -10,12 +10,14 @@ namespace gantry::net {
 
 /// A certificate chain (leaf first) and its private key, as PEM files.
 struct tls_certificate {
-  std::string chain_file{};
-  std::string key_file{};
+  /// The certificate chain's file.
+  std::string cert{};
+  /// Its private key's file (unencrypted PEM: PKCS#8, SEC1 or PKCS#1).
+  std::string key{};
 };
 
 /// Whether a TLS listener asks clients for a certificate.
-enum class client_certificates : std::uint8_t {
+enum class client_certificate_mode : std::uint8_t {
   off,       ///< never asked for
   optional,  ///< asked for; a client without one, or with one that does not verify, may go
              ///< on (policies see `client_certificate::verified`)
@@ -30,9 +32,10 @@ struct tls_server_settings {
   /// then a wildcard such as "*.example.com"); the first is served when none does, or when
   /// the client sends no SNI. At least one.
   std::vector<tls_certificate> certificates{};
-  /// PEM bundle of the CAs client certificates must chain to; needed unless `client` is off.
-  std::string client_ca_file{};
-  client_certificates client = client_certificates::off;
+  /// PEM bundle of the CAs client certificates must chain to; needed unless
+  /// `client_certificates` is off.
+  std::string client_ca{};
+  client_certificate_mode client_certificates = client_certificate_mode::off;
   /// Protocols offered by ALPN, in order of preference; a client that offers none of them
   /// fails the handshake. Empty: no ALPN.
   std::vector<std::string> alpn{"http/1.1"};
@@ -41,7 +44,7 @@ struct tls_server_settings {
 /// TLS toward an upstream.
 struct tls_client_settings {
   /// PEM bundle of the CAs the server's certificate must chain to.
-  std::string ca_file{};
+  std::string ca{};
   /// The name the server's certificate must carry, also sent as SNI; empty: the endpoint's
   /// host name.
   std::string server_name{};

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gantry/config/load.hpp"
 
@@ -18,6 +19,16 @@ inline std::string problems(std::string_view text,
     return e.what();
   }
   return {};
+}
+
+// The addresses of `doc.listen` that serve the listener named `listener` ("" for the
+// top-level list).
+inline std::vector<std::string> addresses(const gantry::config::document& doc,
+                                          std::string_view listener = {}) {
+  std::vector<std::string> out;
+  for (const auto& l : doc.listen)
+    if (l.options.name == listener) out.push_back(l.address);
+  return out;
 }
 
 }  // namespace config_test

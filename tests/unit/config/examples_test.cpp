@@ -12,6 +12,7 @@
 
 #include "config/config_test_paths.hpp"
 #include "gantry/config/load.hpp"
+#include "config/config_test_support.hpp"
 #include "gantry/gateway/gateway.hpp"
 #include "gantry/policy/metrics_registry.hpp"
 
@@ -58,7 +59,7 @@ TEST_CASE("config examples: every file in examples/config loads") {
 
 TEST_CASE("config examples: minimal proxy") {
   auto doc = load("minimal.yaml");
-  CHECK(doc.listen == std::vector<std::string>{"127.0.0.1:8080"});
+  CHECK(config_test::addresses(doc) == std::vector<std::string>{"127.0.0.1:8080"});
   REQUIRE(doc.gateway.routes.size() == 1);
   CHECK(std::get<gantry::route::proxy>(doc.gateway.routes[0].action).cluster == "backend");
 }
@@ -88,10 +89,10 @@ TEST_CASE("config examples: observability policies") {
 
 TEST_CASE("config examples: a named listener beside the public one") {
   auto doc = load("listeners.yaml");
-  REQUIRE(doc.listeners.size() == 1);
-  CHECK(doc.listeners[0].listen == std::vector<std::string>{"127.0.0.1:9000"});
-  REQUIRE(doc.listeners[0].options.client);
-  CHECK(doc.listeners[0].options.client->request_limits.max_body_size == 64 * 1024);
+  CHECK(config_test::addresses(doc, "internal") == std::vector<std::string>{"127.0.0.1:9000"});
+  REQUIRE(doc.listen.size() == 2);
+  REQUIRE(doc.listen[1].options.client);
+  CHECK(doc.listen[1].options.client->request_limits.max_body_size == 64 * 1024);
   REQUIRE(doc.gateway.listeners.size() == 1);
   CHECK(doc.gateway.listeners[0].name == "internal");
   CHECK(doc.gateway.listeners[0].routes.size() == 2);

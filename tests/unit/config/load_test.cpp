@@ -1,6 +1,7 @@
 #include "gantry/config/load.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,8 @@
 #include <variant>
 
 #include "config/config_test_support.hpp"
+#include "gantry/gateway/gateway.hpp"
+#include "support/test_pki.hpp"
 
 using namespace std::chrono_literals;
 using config_test::problems;
@@ -70,7 +73,8 @@ clusters:
     endpoints: ["[2001:db8::1]:443"]
 )",
                              "t.yaml");
-  CHECK(doc.listen == std::vector<std::string>{"127.0.0.1:8080", "[::1]:8081", ":8082", "*:0"});
+  CHECK(config_test::addresses(doc) ==
+        std::vector<std::string>{"127.0.0.1:8080", "[::1]:8081", ":8082", "*:0"});
   CHECK(doc.admin_listen == "127.0.0.1:9901");
   const gantry::gateway_options& o = doc.options;
   CHECK(o.workers == 4);
@@ -684,13 +688,16 @@ listeners:
     listen: ["127.0.0.1:9001"]
 )",
                              "t.yaml");
-  CHECK(doc.listen == std::vector<std::string>{":8080"});
-  REQUIRE(doc.listeners.size() == 2);
+  CHECK(config_test::addresses(doc) == std::vector<std::string>{":8080"});
+  CHECK(config_test::addresses(doc, "internal") ==
+        std::vector<std::string>{"127.0.0.1:9000", "[::1]:9000"});
+  CHECK(config_test::addresses(doc, "bare") == std::vector<std::string>{"127.0.0.1:9001"});
+  REQUIRE(doc.listen.size() == 4);
   REQUIRE(doc.gateway.listeners.size() == 2);
 
-  const auto& internal = doc.listeners[0];
-  CHECK(internal.listen == std::vector<std::string>{"127.0.0.1:9000", "[::1]:9000"});
+  const auto& internal = doc.listen[1];
   CHECK(internal.options.name == "internal");
+  CHECK(doc.listen[2].options.client.has_value());
   REQUIRE(internal.options.client.has_value());
   CHECK(internal.options.client->keepalive_timeout == 2s);
   CHECK(internal.options.client->request_limits.max_body_size == 1024);
@@ -703,8 +710,8 @@ listeners:
   CHECK(internal_config.routes[0].name == "health");  // a name the file's routes use too
   CHECK(std::holds_alternative<gantry::route::direct_response>(internal_config.routes[0].action));
 
-  CHECK(doc.listeners[1].options.name == "bare");
-  CHECK_FALSE(doc.listeners[1].options.client.has_value());
+  CHECK_FALSE(doc.listen[3].options.client.has_value());
+  CHECK_FALSE(doc.listen[0].options.client.has_value());
   CHECK(doc.gateway.listeners[1].routes.empty());
   CHECK(doc.gateway.listener_policies.empty());
 }
@@ -742,4 +749,83 @@ listeners:
        "127.0.0.1:8080\n"
        "t.yaml:15:36: listeners[3].port: unknown field 'port'; the fields here are name, listen, "
        "client, listener_policies and routes");
+}
+
+TEST_CASE("config load: listen entries with TLS, files read as the gateway will") {
+  gantry::testing::test_pki pki;
+  const auto api = pki.issue("api.example.com", {"api.example.com"});
+  const auto other = pki.issue("other.example.com", {"other.example.com"});
+  gantry::config::load_options options;
+  options.base_directory = pki.dir().path();  // relative file names start there
+  document doc = load_string(fmt::format(R"(
+listen:
+  - ":8080"
+  - address: ":8443"
+    tls:
+      certificates: [{{cert: {}, key: {}}}]
+      client_ca: ca.pem
+      client_certificates: optional
+      alpn: [http/1.1]
+clusters: [{{name: c, endpoints: ["10.0.0.1:80"]}}]
+listeners:
+  - name: internal
+    listen: [{{address: "127.0.0.1:9443", tls: {{certificates: [{{cert: {}, key: {}}}]}}}}]
+)",
+                                         api.chain.filename().string(), api.key.string(),
+                                         other.chain.string(), other.key.string()),
+                             "t.yaml", options);
+  REQUIRE(doc.listen.size() == 3);
+  CHECK(doc.listen[0].options.tls.empty());
+  CHECK(doc.listen[1].options.tls == ":8443");
+  CHECK(doc.listen[2].options.tls == "127.0.0.1:9443");
+  CHECK(doc.listen[2].options.name == "internal");
+  REQUIRE(doc.gateway.tls.size() == 2);
+  const auto& tls = doc.gateway.tls[0];
+  CHECK(tls.name == ":8443");
+  REQUIRE(tls.settings.certificates.size() == 1);
+  CHECK(tls.settings.certificates[0].cert == api.chain.string());  // made absolute
+  CHECK(tls.settings.client_ca == pki.ca().string());
+  CHECK(tls.settings.client_certificates == gantry::net::client_certificate_mode::optional);
+  // What the loader accepts, the gateway serves.
+  gantry::gateway gw{doc.options};
+  CHECK_NOTHROW(gw.reload(doc.gateway));
+}
+
+TEST_CASE("config load: what is wrong with TLS settings is located at its field") {
+  gantry::testing::test_pki pki;
+  const auto api = pki.issue("api.example.com", {"api.example.com"});
+  const auto other = pki.issue("other.example.com", {"other.example.com"});
+  const std::string text = problems(fmt::format(R"(
+clusters: [{{name: c, endpoints: ["10.0.0.1:80"]}}]
+listen:
+  - address: ":1"
+    tls: {{certificates: []}}
+  - address: ":2"
+    tls:
+      certificates: [{{cert: {0}}}, {{cert: /nonexistent.pem, key: {1}}}]
+      client_certificates: sometimes
+      ciphers: [all]
+  - address: ":3"
+    tls:
+      certificates: [{{cert: {0}, key: {2}}}]
+      client_certificates: required
+)",
+                                                api.chain.string(), api.key.string(),
+                                                other.key.string()));
+  INFO(text);
+  CHECK(text.find("t.yaml:5:25: listen[0].tls.certificates: at least one is required") !=
+        std::string::npos);
+  CHECK(text.find("t.yaml:8:22: listen[1].tls.certificates[0].key: required field is missing") !=
+        std::string::npos);
+  CHECK(text.find("t.yaml:9:28: listen[1].tls.client_certificates: unknown value 'sometimes'") !=
+        std::string::npos);
+  CHECK(text.find("t.yaml:10:7: listen[1].tls.ciphers: unknown field 'ciphers'") !=
+        std::string::npos);
+  // At the key's value, on line 13 (its column depends on the temporary directory's name).
+  const auto mismatch = text.find(" listen[2].tls.certificates[0].key: " + other.key.string() +
+                                  " is not the key of the certificate in " + api.chain.string());
+  REQUIRE(mismatch != std::string::npos);
+  CHECK(text.rfind("t.yaml:13:", mismatch) == text.rfind('\n', mismatch) + 1);
+  CHECK(text.find("t.yaml:13:7: listen[2].tls.client_ca: required when client certificates are asked for") !=
+        std::string::npos);
 }

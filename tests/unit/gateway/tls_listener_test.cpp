@@ -61,8 +61,8 @@ gantry::gateway_config tls_config(const test_pki::issued& cert) {
                     .action = gantry::route::direct_response{}}};
   gantry::net::tls_server_settings tls;
   tls.certificates = {{cert.chain.string(), cert.key.string()}};
-  tls.client_ca_file = files().pki.ca().string();
-  tls.client = gantry::net::client_certificates::optional;
+  tls.client_ca = files().pki.ca().string();
+  tls.client_certificates = gantry::net::client_certificate_mode::optional;
   config.tls = {{.name = "public", .settings = tls}};
   return config;
 }
@@ -77,7 +77,7 @@ struct tls_answer {
 // api.example.com, with a client certificate when `with_client_cert`.
 tls_answer ask(asio::ip::tcp::endpoint at, bool with_client_cert = false) {
   gantry::net::tls_client_settings settings;
-  settings.ca_file = files().pki.ca().string();
+  settings.ca = files().pki.ca().string();
   settings.alpn = {"http/1.1"};
   if (with_client_cert)
     settings.certificate = {files().client.chain.string(), files().client.key.string()};
@@ -163,12 +163,12 @@ TEST_CASE("a TLS address: a reload renews the certificate for new connections") 
                        std::invalid_argument);
   // So is one whose files are not a certificate and its key.
   gantry::gateway_config broken = tls_config(files().renewed);
-  broken.tls[0].settings.certificates[0].key_file = files().client.key.string();
+  broken.tls[0].settings.certificates[0].key = files().client.key.string();
   try {
     gw.reload(broken);
     FAIL("a key of another certificate was accepted");
   } catch (const std::invalid_argument& e) {
-    CHECK(std::string_view{e.what()}.starts_with("tls 'public': certificates[0].key_file: "));
+    CHECK(std::string_view{e.what()}.starts_with("tls 'public': certificates[0].key: "));
   }
   CHECK(ask(secure).server_cn == "renewed.example.com");
   CHECK_THROWS_AS(gw.listen("127.0.0.1:0", {.tls = "private"}), std::invalid_argument);

@@ -23,7 +23,7 @@
 
 using namespace std::chrono_literals;
 using gantry::core::use_tuple;
-using gantry::net::client_certificates;
+using gantry::net::client_certificate_mode;
 using gantry::net::tls_context;
 using gantry::testing::memory_stream;
 using gantry::testing::test_pki;
@@ -57,7 +57,7 @@ gantry::net::tls_server_settings server_settings() {
 
 gantry::net::tls_client_settings client_settings() {
   gantry::net::tls_client_settings s;
-  s.ca_file = certs().pki.ca().string();
+  s.ca = certs().pki.ca().string();
   s.alpn = {"http/1.1"};
   return s;
 }
@@ -198,7 +198,7 @@ TEST_CASE("tls_stream: SNI picks the certificate; the first one serves other nam
 
 TEST_CASE("tls_stream: client certificates, required and optional") {
   auto settings = server_settings();
-  settings.client_ca_file = certs().pki.ca().string();
+  settings.client_ca = certs().pki.ca().string();
   auto with_certificate = [](const test_pki::issued& cert) {
     auto s = client_settings();
     s.certificate = {cert.chain.string(), cert.key.string()};
@@ -206,7 +206,7 @@ TEST_CASE("tls_stream: client certificates, required and optional") {
   };
 
   SUBCASE("required: a certificate from the CA goes through, with its facts") {
-    settings.client = client_certificates::required;
+    settings.client_certificates = client_certificate_mode::required;
     tls_pair p{tls_context::server(settings), with_certificate(certs().client), "api.example.com"};
     const handshake_result r = p.handshake();
     REQUIRE(!r.server);
@@ -219,7 +219,7 @@ TEST_CASE("tls_stream: client certificates, required and optional") {
     CHECK(peer->sha256_fingerprint.size() == 64);
   }
   SUBCASE("required: none, or one from another CA, fails the handshake") {
-    settings.client = client_certificates::required;
+    settings.client_certificates = client_certificate_mode::required;
     auto server_context = tls_context::server(settings);
     for (auto client_context :
          {tls_context::client(client_settings()), with_certificate(certs().stranger)}) {
@@ -230,7 +230,7 @@ TEST_CASE("tls_stream: client certificates, required and optional") {
     }
   }
   SUBCASE("optional: one from another CA goes through, unverified; none is fine") {
-    settings.client = client_certificates::optional;
+    settings.client_certificates = client_certificate_mode::optional;
     auto server_context = tls_context::server(settings);
     tls_pair p{server_context, with_certificate(certs().stranger), "api.example.com"};
     const handshake_result r = p.handshake();
@@ -247,7 +247,7 @@ TEST_CASE("tls_stream: a server the client cannot verify is refused") {
   auto server_context = tls_context::server(server_settings());
   SUBCASE("a CA the client does not trust") {
     auto s = client_settings();
-    s.ca_file = certs().other_ca.ca().string();
+    s.ca = certs().other_ca.ca().string();
     tls_pair p{server_context, tls_context::client(s), "api.example.com"};
     const handshake_result r = p.handshake();
     CHECK(r.client);
@@ -322,14 +322,14 @@ TEST_CASE("tls_context: what cannot be served is named by field") {
   CHECK(problems(s) == "certificates: at least one is required");
   s.certificates = {{certs().api.chain.string(), certs().client.key.string()},
                     {"/nonexistent.pem", ""}};
-  s.client = client_certificates::required;
+  s.client_certificates = client_certificate_mode::required;
   const std::string text = problems(s);
   INFO(text);
-  CHECK(text.find("certificates[0].key_file: " + certs().client.key.string() +
+  CHECK(text.find("certificates[0].key: " + certs().client.key.string() +
                   " is not the key of the certificate in " + certs().api.chain.string()) !=
         std::string::npos);
-  CHECK(text.find("certificates[1].chain_file: /nonexistent.pem: ") != std::string::npos);
-  CHECK(text.find("certificates[1].key_file: required") != std::string::npos);
-  CHECK(text.find("client_ca_file: required when client certificates are asked for") !=
+  CHECK(text.find("certificates[1].cert: /nonexistent.pem: ") != std::string::npos);
+  CHECK(text.find("certificates[1].key: required") != std::string::npos);
+  CHECK(text.find("client_ca: required when client certificates are asked for") !=
         std::string::npos);
 }

@@ -1,0 +1,141 @@
+// HTTPS through gantryd with real TLS clients: curl and `openssl s_client` against
+// `gantryd --tls-cert`, SNI and ALPN, session resumption, and client certificates.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "support/curl.hpp"
+#include "support/test_pki.hpp"
+
+using namespace gantry::testing;
+
+namespace {
+
+struct pki_files {
+  test_pki pki;
+  test_pki stranger_ca{"Another CA"};
+  test_pki::issued server = pki.issue("api.example.com", {"api.example.com"});
+  test_pki::issued client = pki.issue("svc-a", {"svc-a.internal"});
+  test_pki::issued stranger = stranger_ca.issue("svc-b", {"svc-b.internal"});
+};
+const pki_files& files() {
+  static const pki_files made;
+  return made;
+}
+
+bool has(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+// curl to https://api.example.com:PORT/path, resolved to gantryd on loopback and trusting
+// the test CA; `more` adds flags.
+command_result curl_https(std::uint16_t port, std::string_view path,
+                          std::vector<std::string> more = {}) {
+  std::vector<std::string> args{"-D", "-", "--cacert", files().pki.ca().string(), "--resolve",
+                                "api.example.com:" + std::to_string(port) + ":127.0.0.1"};
+  args.insert(args.end(), more.begin(), more.end());
+  args.push_back("https://api.example.com:" + std::to_string(port) + std::string{path});
+  return run_curl(args, after(30s));
+}
+
+// openssl s_client against gantryd, sending one request; `more` adds flags.
+command_result s_client(std::uint16_t port, std::vector<std::string> more) {
+  std::vector<std::string> argv{"/usr/bin/openssl", "s_client", "-connect",
+                                "127.0.0.1:" + std::to_string(port), "-CAfile",
+                                files().pki.ca().string(), "-ign_eof"};
+  argv.insert(argv.end(), more.begin(), more.end());
+  // Its stdin: one request that closes the connection, so s_client ends with it.
+  temp_dir dir{"s_client"};
+  const auto request =
+      dir.write("request", "GET /x HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n");
+  return run_command({.argv = {"/bin/sh", "-c", describe(argv) + " < " + request.string()},
+                      .env = {},
+                      .pass_fds = {}},
+                     after(30s));
+}
+
+}  // namespace
+
+TEST_CASE("gantryd --tls-cert: curl over HTTPS, the upstream told it was HTTPS") {
+  stub_upstream up{stub::echo()};
+  gantryd proxy{{.upstreams = {up.address()},
+                 .args = {"--tls-cert", files().server.chain.string(), "--tls-key",
+                          files().server.key.string()}}};
+  const auto r = curl_https(proxy.port(), "/hello");
+  INFO(r.err);
+  REQUIRE(r.status.ok());
+  CHECK(r.out.starts_with("HTTP/1.1 200"));
+  CHECK(r.out.ends_with("GET /hello"));
+  REQUIRE(up.requests().size() == 1);
+  CHECK(up.requests()[0].head.fields.get("X-Forwarded-Proto") == "https");
+
+  // Plain HTTP on the TLS port gets no HTTP answer; the next client is served.
+  const auto plain = fetch(proxy.port(), make_request("GET", "/plain"));
+  CHECK(plain.status() == 0);
+  CHECK(curl_https(proxy.port(), "/again").status.ok());
+}
+
+TEST_CASE("gantryd --tls-cert: openssl s_client sees the certificate, ALPN, and resumes") {
+  stub_upstream up{stub::echo()};
+  gantryd proxy{{.upstreams = {up.address()},
+                 .args = {"--tls-cert", files().server.chain.string(), "--tls-key",
+                          files().server.key.string()}}};
+  temp_dir dir{"sessions"};
+  const std::string session = (dir / "session.pem").string();
+  const auto first = s_client(proxy.port(), {"-servername", "api.example.com", "-alpn",
+                                             "http/1.1", "-sess_out", session});
+  INFO(first.out);
+  INFO(first.err);
+  CHECK(has(first.out, "Verify return code: 0 (ok)"));
+  CHECK(has(first.out, "ALPN protocol: http/1.1"));
+  CHECK(has(first.out, "Protocol  : TLSv1.2"));
+  CHECK(has(first.out, "New, TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"));
+  CHECK(has(first.out, "HTTP/1.1 200 OK"));
+
+  const auto again = s_client(proxy.port(), {"-servername", "api.example.com", "-sess_in", session});
+  INFO(again.out);
+  CHECK(has(again.out, "Reused, TLSv1.2"));
+  CHECK(has(again.out, "HTTP/1.1 200 OK"));
+
+  // TLS 1.1 and older are refused.
+  const auto old = s_client(proxy.port(), {"-tls1_1"});
+  CHECK_FALSE(has(old.out, "HTTP/1.1 200 OK"));
+}
+
+TEST_CASE("gantryd --client-ca: client certificates are required and verified") {
+  stub_upstream up{stub::echo()};
+  gantryd proxy{{.upstreams = {up.address()},
+                 .args = {"--tls-cert", files().server.chain.string(), "--tls-key",
+                          files().server.key.string(), "--client-ca", files().pki.ca().string()}}};
+  const auto with = curl_https(proxy.port(), "/mtls",
+                               {"--cert", files().client.chain.string(), "--key",
+                                files().client.key.string()});
+  INFO(with.err);
+  CHECK(with.status.ok());
+  CHECK(with.out.ends_with("GET /mtls"));
+  CHECK_FALSE(curl_https(proxy.port(), "/none").status.ok());
+  CHECK_FALSE(curl_https(proxy.port(), "/stranger",
+                         {"--cert", files().stranger.chain.string(), "--key",
+                          files().stranger.key.string()})
+                  .status.ok());
+  CHECK(up.requests().size() == 1);  // only the verified client reached the upstream
+}
+
+TEST_CASE("gantryd refuses TLS flags it cannot use, and files that are not a key pair") {
+  auto run = [](std::vector<std::string> args) {
+    args.insert(args.begin(), gantryd_binary());
+    return run_command({.argv = args, .env = {}, .pass_fds = {}}, after(10s));
+  };
+  const auto half = run({"--upstream", "127.0.0.1:9", "--tls-cert", files().server.chain.string()});
+  CHECK(half.status.code == 2);
+  CHECK(has(half.err, "TLS needs both --tls-cert and --tls-key"));
+  const auto mismatch = run({"--upstream", "127.0.0.1:9", "--listen", "127.0.0.1:0", "--tls-cert",
+                             files().server.chain.string(), "--tls-key",
+                             files().client.key.string()});
+  CHECK(mismatch.status.code == 1);
+  CHECK(has(mismatch.err, "certificates[0].key: " + files().client.key.string() +
+                              " is not the key of the certificate in " +
+                              files().server.chain.string()));
+}
