@@ -624,11 +624,15 @@ class loader {
     } else if (kind == "redirect") {
       const node r = n["redirect"];
       route::redirect out;
-      if (r.expect_map({"status", "location"})) {
+      if (r.expect_map({"status", "location", "to_https", "https_port"})) {
         if (auto s =
                 read_status(r["status"], is_redirect, "a redirect is 301, 302, 303, 307 or 308"))
           out.status = *s;
-        r.required("location").read(out.location);
+        r["to_https"].read(out.to_https);
+        if (auto port = r["https_port"].as_integer(1, 65535))
+          out.https_port = static_cast<std::uint16_t>(*port);
+        if (!out.to_https) r.required("location").read(out.location);
+        else r["location"].read(out.location);
       }
       action = std::move(out);
     } else if (kind == "direct") {

@@ -18,6 +18,7 @@
 #include "gantry/http/request.hpp"
 #include "gantry/http/status.hpp"
 #include "gantry/policy/exchange.hpp"
+#include "gantry/route/action.hpp"
 #include "gantry/route/captures.hpp"
 #include "http1_client.hpp"
 #include "transfer.hpp"
@@ -78,6 +79,8 @@ class exchange_driver {
                                  std::optional<std::size_t> endpoint = std::nullopt);
   // Path and Host rewrites of the route, on the request about to go upstream.
   void apply_rewrites();
+  // A `to_https` redirect's Location, into `scratch_`.
+  void https_location(const route::redirect& to);
 
   worker& owner_;
   std::string& scratch_;

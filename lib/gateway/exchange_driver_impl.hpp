@@ -83,7 +83,10 @@ asio::awaitable<after> exchange_driver<Downstream>::route_exchange() {
   } else if (const auto* redirect = std::get_if<route::redirect>(&r->action)) {
     exchange_.respond(redirect->status);
     scratch_.clear();
-    route::expand_captures(redirect->location, captures_, scratch_);
+    if (redirect->to_https)
+      https_location(*redirect);
+    else
+      route::expand_captures(redirect->location, captures_, scratch_);
     exchange_.response.fields.add("Location", scratch_);
     return flow_.send_local(false);
   } else if (const auto* direct = std::get_if<route::direct_response>(&r->action)) {
@@ -102,6 +105,25 @@ asio::awaitable<after> exchange_driver<Downstream>::route_exchange() {
   }
   apply_rewrites();
   return forward(cluster);
+}
+
+template <class Downstream>
+void exchange_driver<Downstream>::https_location(const route::redirect& to) {
+  // The host the client asked for, without its port ("[::1]:8080" keeps its brackets).
+  std::string_view host = exchange_.request.fields.get("Host").value_or("");
+  if (const auto colon = host.rfind(':');
+      colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
+    host = host.substr(0, colon);
+  scratch_.append("https://");
+  if (!host.empty()) {
+    scratch_.append(host);
+  } else {  // an HTTP/1.0 request without Host: the address it came to
+    const std::string_view local = exchange_.downstream.local_address;
+    const bool v6 = local.find(':') != std::string_view::npos;
+    scratch_.append(v6 ? "[" : "").append(local).append(v6 ? "]" : "");
+  }
+  if (to.https_port != 443) scratch_.append(":").append(std::to_string(to.https_port));
+  scratch_.append(matched_target_);  // the target as the client sent it
 }
 
 template <class Downstream>

@@ -50,7 +50,10 @@ class problems {
     text_.append(field).append(": ").append(why);
   }
   void add_mbedtls(std::string_view field, std::string_view what, int ret) {
-    add(field, fmt::format("{}: {}", what, tls_error(ret).message()));
+    if (ret == MBEDTLS_ERR_PK_FILE_IO_ERROR || ret == MBEDTLS_ERR_X509_FILE_IO_ERROR)
+      add(field, fmt::format("{}: cannot read the file", what));
+    else
+      add(field, fmt::format("{}: {}", what, tls_error(ret).message()));
   }
   bool empty() const noexcept { return text_.empty(); }
   void throw_if_any() const {

@@ -681,7 +681,11 @@ class table_compiler {
       const auto code = static_cast<unsigned>(to->status);
       if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308)
         fail(i, "redirect status {} is not one of 301, 302, 303, 307, 308", code);
-      if (to->location.empty()) fail(i, "redirect has no location");
+      if (to->to_https && !to->location.empty())
+        fail(i, "redirect has both a location and to_https: give one");
+      else if (!to->to_https && to->location.empty())
+        fail(i, "redirect has no location");
+      if (to->to_https && to->https_port == 0) fail(i, "redirect https_port is 0");
       check_placeholders(i, "redirect location", to->location);
     } else if (const auto* direct = std::get_if<direct_response>(&r.action)) {
       const auto code = static_cast<unsigned>(direct->status);

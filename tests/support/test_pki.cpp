@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <set>
 #include <stdexcept>
 
 #include "support/deadline.hpp"
@@ -65,6 +67,44 @@ test_pki::issued test_pki::issue(std::string_view common_name,
 
 std::filesystem::path test_pki::stray_key(key_type key) {
   return new_key(fmt::format("stray{}", ++serial_), key);
+}
+
+void copy_examples_with_tls_files(const std::filesystem::path& examples,
+                                  const std::filesystem::path& into) {
+  std::set<std::string> referenced;  // "tls/NAME.pem", "tls/NAME.key"
+  for (const auto& entry : std::filesystem::directory_iterator{examples}) {
+    if (!entry.is_regular_file()) continue;
+    std::filesystem::copy_file(entry.path(), into / entry.path().filename(),
+                               std::filesystem::copy_options::overwrite_existing);
+    if (entry.path().extension() != ".yaml") continue;
+    const std::string text = read_file(entry.path());
+    for (auto at = text.find("tls/"); at != std::string::npos; at = text.find("tls/", at + 4)) {
+      auto end = at + 4;
+      while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) ||
+                                   text[end] == '.' || text[end] == '-' || text[end] == '_'))
+        ++end;
+      referenced.insert(text.substr(at, end - at));
+    }
+  }
+  if (referenced.empty()) return;
+  std::filesystem::create_directories(into / "tls");
+  test_pki pki;
+  for (const std::string& file : referenced) {
+    if (!file.ends_with(".pem")) continue;
+    const std::string stem = file.substr(4, file.size() - 8);  // between "tls/" and ".pem"
+    if (referenced.count("tls/" + stem + ".key") == 0) {
+      std::filesystem::copy_file(pki.ca(), into / file,
+                                 std::filesystem::copy_options::overwrite_existing);
+      continue;
+    }
+    const std::string name =
+        stem.starts_with("wildcard.") ? fmt::format("*{}", stem.substr(8)) : stem;
+    const auto issued = pki.issue(name, {name});
+    std::filesystem::copy_file(issued.chain, into / file,
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(issued.key, into / ("tls/" + stem + ".key"),
+                               std::filesystem::copy_options::overwrite_existing);
+  }
 }
 
 }  // namespace gantry::testing

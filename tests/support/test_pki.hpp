@@ -43,4 +43,11 @@ class test_pki {
   int serial_ = 0;
 };
 
+/// Copies the files of `examples` into `into`, then makes the TLS files the YAML files there
+/// refer to under "tls/": for "tls/NAME.pem" with a "tls/NAME.key", a certificate and key
+/// for the DNS name NAME ("wildcard.REST" stands for "*.REST"); for another "tls/NAME.pem",
+/// the CA's certificate. So an example that serves TLS can be loaded without committing keys.
+void copy_examples_with_tls_files(const std::filesystem::path& examples,
+                                  const std::filesystem::path& into);
+
 }  // namespace gantry::testing

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -29,6 +30,11 @@ struct redirect {
   /// The Location value, a template whose `{name}` placeholders are filled from the captured
   /// parameters with `expand_captures`: "https://new.example.com/users/{id}".
   std::string location{};
+  /// Instead of `location`: the request's own host and target over HTTPS, on `https_port`
+  /// (left out of the URL when 443). What a plain-HTTP address answers to move its clients
+  /// to the TLS one.
+  bool to_https = false;
+  std::uint16_t https_port = 443;
 };
 
 /// Answers with a fixed response and does not contact any upstream.

@@ -195,3 +195,36 @@ TEST_CASE("a TLS address: plain HTTP and a stalled handshake are closed, nothing
   gw.stop();
   gw.wait();
 }
+
+TEST_CASE("a plain address can send its clients to the TLS one") {
+  gantry::gateway_config config = tls_config(files().first);
+  config.listeners = {{.name = "plain",
+                       .routes = {{.name = "to-https",
+                                   .match = {.path = gantry::route::path_prefix{"/"}},
+                                   .action = gantry::route::redirect{
+                                       .status = gantry::http::status::moved_permanently,
+                                       .location = {},
+                                       .to_https = true,
+                                       .https_port = 8443}}},
+                       .listener_policies = {}}};
+  gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+  gw.configure(config);
+  const auto plain = gw.listen("127.0.0.1:0", {.name = "plain"});
+  gw.start();
+  const std::string moved = gantry::test::exchange_raw(
+      plain, "GET /users/7?x=1 HTTP/1.1\r\nHost: api.example.com:8080\r\nConnection: close\r\n\r\n");
+  CHECK(moved.starts_with("HTTP/1.1 301"));
+  CHECK(moved.find("\r\nLocation: https://api.example.com:8443/users/7?x=1\r\n") !=
+        std::string::npos);
+  const std::string old = gantry::test::exchange_raw(plain, "GET /a HTTP/1.0\r\n\r\n");
+  CHECK(old.find("\r\nLocation: https://127.0.0.1:8443/a\r\n") != std::string::npos);
+  gw.stop();
+  gw.wait();
+
+  config.listeners[0].routes[0].action =
+      gantry::route::redirect{.location = "https://elsewhere/", .to_https = true};
+  gantry::gateway bad{gantry::gateway_options{.workers = 1}};
+  CHECK_THROWS_WITH_AS(bad.reload(config),
+                       doctest::Contains("redirect has both a location and to_https"),
+                       std::invalid_argument);
+}
