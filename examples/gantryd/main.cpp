@@ -59,6 +59,13 @@ Options:
                                (PEM); not with --config, whose listen entries say it
   --tls-key FILE               the certificate's private key (PEM)
   --client-ca FILE             with --tls-cert: require client certificates from these CAs
+  --upstream-tls               speak TLS to the upstreams, verifying their certificates
+                               against the system's CAs (or --upstream-ca)
+  --upstream-ca FILE           CAs the upstreams' certificates must chain to (PEM)
+  --upstream-server-name NAME  the name their certificates must carry (default: each
+                               upstream's host)
+  --upstream-cert FILE         a client certificate for upstreams that require one (mTLS)
+  --upstream-key FILE          its private key
   --workers N                  worker threads (default: one per hardware thread)
   --connect-timeout MS         upstream connect timeout, 504 past it (default 5000)
   --upstream-timeout MS        upstream silence before/while responding, 504 (default 60000)
@@ -87,6 +94,7 @@ struct command_line {
   std::optional<std::string> admin;
   std::optional<unsigned> workers;
   gantry::net::tls_server_settings tls;
+  std::optional<gantry::net::tls_client_settings> upstream_tls;
   std::vector<std::string> upstreams;
   std::string config_file;
   std::string check_file;
@@ -108,8 +116,15 @@ std::vector<std::string> split_list(std::string_view text) {
   return items;
 }
 
+// The CAs the system trusts, as Debian's ca-certificates keeps them.
+constexpr std::string_view system_ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
+
 command_line parse(int argc, char** argv) {
   command_line cmd;
+  auto upstream_tls = [&]() -> gantry::net::tls_client_settings& {
+    if (!cmd.upstream_tls) cmd.upstream_tls.emplace().ca = system_ca_bundle;
+    return *cmd.upstream_tls;
+  };
   auto& o = cmd.options;
   using ms = std::chrono::milliseconds;
   const std::map<std::string_view, std::function<void(std::string_view)>> general{
@@ -128,6 +143,10 @@ command_line parse(int argc, char** argv) {
          cmd.tls.certificates.resize(1);
          cmd.tls.certificates[0].key = v;
        }},
+      {"--upstream-ca", [&](auto v) { upstream_tls().ca = v; }},
+      {"--upstream-server-name", [&](auto v) { upstream_tls().server_name = v; }},
+      {"--upstream-cert", [&](auto v) { upstream_tls().certificate.cert = v; }},
+      {"--upstream-key", [&](auto v) { upstream_tls().certificate.key = v; }},
       {"--client-ca",
        [&](auto v) {
          cmd.tls.client_ca = v;
@@ -186,6 +205,10 @@ command_line parse(int argc, char** argv) {
       cmd.quiet = true;
       continue;
     }
+    if (arg == "--upstream-tls") {
+      upstream_tls();
+      continue;
+    }
     auto handler = general.find(arg);
     if (handler == general.end()) {
       handler = tuning.find(arg);
@@ -206,6 +229,10 @@ command_line parse(int argc, char** argv) {
     throw std::invalid_argument(
         "--tls-cert, --tls-key and --client-ca are for the command line's listener: with "
         "--config, give listen entries tls settings in the file");
+  if (cmd.upstream_tls && cmd.upstreams.empty())
+    throw std::invalid_argument(
+        "--upstream-tls and its options go with --upstream: with --config, give the cluster "
+        "tls settings in the file");
   if (tls && (cmd.tls.certificates.empty() || cmd.tls.certificates[0].cert.empty() ||
               cmd.tls.certificates[0].key.empty()))
     throw std::invalid_argument("TLS needs both --tls-cert and --tls-key");
@@ -370,7 +397,8 @@ int main(int argc, char** argv) {
     const bool demo = !legacy && cmd.config_file.empty();
     if (legacy) {
       doc.options = cmd.options;
-      doc.gateway.clusters = {{.name = "default", .endpoints = cmd.upstreams}};
+      doc.gateway.clusters = {
+          {.name = "default", .endpoints = cmd.upstreams, .tls = cmd.upstream_tls}};
       doc.listen = {{.address = "127.0.0.1:8080", .options = {}}};
     } else {
       if (demo) {

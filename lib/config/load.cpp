@@ -163,7 +163,8 @@ class loader {
         mode.fail(fmt::format("unknown value {}: give off, optional or required", quote(*text)));
     }
     n["alpn"].read(settings.alpn);
-    if (node_access::context(n).problems() == before) check_tls(n, settings);
+    if (node_access::context(n).problems() == before)
+      check_tls(n, [&] { net::tls_context::server(settings); });
 
     std::string name = address;
     for (int i = 2; std::any_of(doc.gateway.tls.begin(), doc.gateway.tls.end(),
@@ -184,11 +185,31 @@ class loader {
     out = path.string();
   }
 
-  // Reads the certificates, keys and CAs as the gateway will, reporting each problem at the
-  // field it names ("certificates[1].key: ...").
-  static void check_tls(const node& n, const net::tls_server_settings& settings) {
+  // A cluster's TLS: how the gateway connects to its servers.
+  net::tls_client_settings read_upstream_tls(const node& n) {
+    net::tls_client_settings settings;
+    if (!n.expect_map({"ca", "server_name", "verify", "certificate", "alpn"})) return settings;
+    const std::size_t before = node_access::context(n).problems();
+    read_path(n["ca"], settings.ca);
+    n["server_name"].read(settings.server_name);
+    n["verify"].read(settings.verify);
+    const node own = n["certificate"];
+    if (own.present() && own.expect_map({"cert", "key"})) {
+      read_path(own.required("cert"), settings.certificate.cert);
+      read_path(own.required("key"), settings.certificate.key);
+    }
+    n["alpn"].read(settings.alpn);
+    if (node_access::context(n).problems() == before)
+      check_tls(n, [&] { net::tls_context::client(settings); });
+    return settings;
+  }
+
+  // Reads the certificates, keys and CAs as the gateway will (`make` makes the context),
+  // reporting each problem at the field it names ("certificates[1].key: ...").
+  template <class Make>
+  static void check_tls(const node& n, Make make) {
     try {
-      net::tls_context::server(settings);
+      make();
     } catch (const std::invalid_argument& e) {
       std::string_view text = e.what();
       while (!text.empty()) {
@@ -359,7 +380,7 @@ class loader {
 
   void read_clusters(const node& n, std::vector<cluster_config>& out) {
     for (const node& item : n.items()) {
-      if (!item.expect_map({"name", "endpoints"})) continue;
+      if (!item.expect_map({"name", "endpoints", "tls"})) continue;
       cluster_config c;
       const node name = item.required("name");
       if (name.read(c.name)) {
@@ -377,6 +398,7 @@ class loader {
         read_address(endpoint, detail::address_use::upstream, address);
         if (!address.empty()) c.endpoints.push_back(std::move(address));
       }
+      if (item["tls"].present()) c.tls = read_upstream_tls(item["tls"]);
       out.push_back(std::move(c));
     }
   }

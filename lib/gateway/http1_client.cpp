@@ -51,7 +51,8 @@ bool http1_client::use_idle(const target& to) {
   const auto now = clock::now();
   conn_ = upstream::lease{owner_.pool(), owner_.pool().take_idle(to.slot, now)};
   if (!conn_) return false;
-  if (now - conn_->idle_since >= peek_after && !conn_->stream.reusable()) {
+  const bool reusable = conn_->tls ? conn_->tls->stream.reusable() : conn_->stream.reusable();
+  if (now - conn_->idle_since >= peek_after && !reusable) {
     release(false);
     ensure_buffer();
     return false;
@@ -71,6 +72,20 @@ asio::awaitable<std::error_code> http1_client::connect(const target& to) {
   if (timed_out_) co_return proxy_errc::upstream_timed_out;
   if (!ec) conn_->stream.connected(ec);
   if (ec) co_return proxy_errc::upstream_unreachable;
+  if (to.tls != nullptr) {
+    try {
+      conn_->tls = {new net::tls_over_tcp{conn_->stream, *to.tls, to.server_name},
+                    &net::tls_over_tcp::destroy};
+    } catch (const std::exception&) {  // no memory for its records, or no name to verify
+      co_return proxy_errc::upstream_failed;
+    }
+    // The handshake is part of connecting, on the same deadline.
+    arm(options_.connect_timeout);
+    auto [handshake] = co_await conn_->tls->stream.async_handshake(core::use_tuple);
+    deadline_ = clock::time_point::max();
+    if (timed_out_) co_return proxy_errc::upstream_timed_out;
+    if (handshake) co_return proxy_errc::upstream_failed;
+  }
   co_return std::error_code{};
 }
 

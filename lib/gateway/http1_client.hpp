@@ -8,6 +8,7 @@
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -23,6 +24,7 @@
 #include "gantry/policy/downstream.hpp"
 #include "gantry/upstream/lease.hpp"
 #include "gantry/upstream/pool.hpp"
+#include "../net/tls_over_tcp.hpp"
 #include "http1_body_writer.hpp"
 #include "io_buffer.hpp"
 #include "transfer.hpp"
@@ -43,12 +45,15 @@ class http1_client {
   http1_client& operator=(const http1_client&) = delete;
 
   // Where an exchange goes: the endpoint's pool slot and address, its name (the Host of a
-  // request that has none) and the route's Host rewrite, if any.
+  // request that has none), the route's Host rewrite, if any, and for a cluster that speaks
+  // TLS, its context and the name the endpoint's certificate must carry.
   struct target {
     std::uint32_t slot = 0;
     const asio::ip::tcp::endpoint* address = nullptr;
     std::string_view name{};
     std::string_view host_rewrite{};
+    const std::shared_ptr<const net::tls_context>* tls = nullptr;
+    std::string_view server_name{};
   };
 
   // The connection. `use_idle` lends a pooled connection for the target's endpoint when one
@@ -82,7 +87,9 @@ class http1_client {
   void queue_end(const http::headers& trailers) { body_.queue_end(trailers); }
   transfer send(std::string_view piece = {}) {
     arm(options_.response_timeout);
-    return conn_->stream.async_write({asio::buffer(*out_), asio::buffer(piece)}, core::use_tuple);
+    const net::gathered_bytes bytes{asio::buffer(*out_), asio::buffer(piece)};
+    if (conn_->tls) return conn_->tls->stream.async_write(bytes, core::use_tuple);
+    return conn_->stream.async_write(bytes, core::use_tuple);
   }
   std::error_code written(const transfer_result& r) {
     // The upstream is not on the clock while the gateway waits for the client's next piece.
@@ -108,6 +115,7 @@ class http1_client {
   // Reading (a body pump's source, for the response body).
   transfer read_more() {
     arm(options_.response_timeout);
+    if (conn_->tls) return conn_->tls->stream.async_read_some(in_.prepare(), core::use_tuple);
     return conn_->stream.async_read_some(in_.prepare(), core::use_tuple);
   }
   std::error_code read_done(const transfer_result& r) {

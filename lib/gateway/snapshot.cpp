@@ -39,6 +39,15 @@ class problems {
   std::string text_;
 };
 
+// Each line of `text` as a problem of its own, after `prefix`.
+void add_lines(problems& errors, const std::string& prefix, std::string_view text) {
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    errors.add(prefix + std::string{text.substr(0, end)});
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
@@ -65,11 +74,22 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
       s->first_endpoint.pop_back();
       cluster_index.erase(c.name);
       errors.add(e.what());
+      continue;
+    }
+    s->settings_of_clusters.push_back(c.tls);
+    snapshot::cluster_tls& tls = s->tls_of_cluster.emplace_back();
+    if (!c.tls) continue;
+    try {
+      tls.context = net::tls_context::client(*c.tls);
+    } catch (const std::invalid_argument& e) {
+      add_lines(errors, "cluster '" + c.name + "': tls.", e.what());
     }
   }
 
-  for (std::uint32_t i = 0; i < s->clusters.size(); ++i)
+  for (std::uint32_t i = 0; i < s->clusters.size(); ++i) {
     s->cluster_by_name.emplace(s->clusters[i].name, i);
+    if (s->settings_of_clusters[i]) s->tls_of_cluster[i].settings = &*s->settings_of_clusters[i];
+  }
 
   std::unordered_map<std::string_view, const policy::chain*> policies;
   for (const named_policy& p : config.policies) {
@@ -170,13 +190,7 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
     try {
       s->tls.emplace_back(t.name, net::tls_context::server(t.settings));
     } catch (const std::invalid_argument& e) {
-      // One problem per line, each under the entry's name.
-      std::string_view text = e.what();
-      while (!text.empty()) {
-        const auto end = text.find('\n');
-        errors.add("tls '" + t.name + "': " + std::string{text.substr(0, end)});
-        text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-      }
+      add_lines(errors, "tls '" + t.name + "': ", e.what());
     }
   }
 

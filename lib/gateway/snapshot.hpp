@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -70,6 +71,14 @@ struct snapshot {
   // The gateway's own routes first, then each named listener's, in declared order.
   std::vector<route_set> listeners;
   std::vector<upstream::cluster> clusters;
+  // By cluster: the TLS context of a cluster that speaks TLS, and the name its endpoints'
+  // certificates must carry (empty: each endpoint's host); null for plain HTTP.
+  struct cluster_tls {
+    std::shared_ptr<const net::tls_context> context;
+    const net::tls_client_settings* settings = nullptr;  // in `settings_of_clusters`
+  };
+  std::vector<cluster_tls> tls_of_cluster;
+  std::vector<std::optional<net::tls_client_settings>> settings_of_clusters;
   // Endpoints are numbered across all clusters: cluster c's endpoint e is
   // first_endpoint[c] + e.
   std::vector<std::uint32_t> first_endpoint;

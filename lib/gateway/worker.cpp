@@ -45,13 +45,17 @@ worker::worker(asio::any_io_executor executor, std::shared_ptr<const snapshot> c
 
 void worker::publish(std::shared_ptr<const snapshot> config) {
   auto view = std::make_shared<worker_view>();
-  for (const upstream::cluster& c : config->clusters) {
+  for (std::size_t ci = 0; ci < config->clusters.size(); ++ci) {
+    const upstream::cluster& c = config->clusters[ci];
+    const auto& tls = config->settings_of_clusters[ci];
     for (const upstream::endpoint& e : c.endpoints) {
-      auto known = std::find(pool_addresses_.begin(), pool_addresses_.end(), e.address);
+      // Connections made with other TLS settings never serve this endpoint.
+      auto known = std::find_if(pool_addresses_.begin(), pool_addresses_.end(),
+                                [&](const pool_key& k) { return k.address == e.address && k.tls == tls; });
       if (known != pool_addresses_.end()) {
         view->pool_slot.push_back(static_cast<std::uint32_t>(known - pool_addresses_.begin()));
       } else {
-        pool_addresses_.push_back(e.address);
+        pool_addresses_.push_back({e.address, tls});
         view->pool_slot.push_back(pool_.add_endpoint());
       }
     }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "gantry/core/coarse_clock.hpp"
 #include "gantry/gateway/options.hpp"
 #include "gantry/net/tcp_stream.hpp"
+#include "gantry/net/tls_settings.hpp"
 #include "gantry/upstream/pool.hpp"
 #include "gantry/upstream/round_robin.hpp"
 #include "session.hpp"
@@ -147,9 +149,13 @@ class worker : public std::enable_shared_from_this<worker> {
   // Accept loops hold references to their listener: each stays where it was made.
   std::vector<std::unique_ptr<listener>> listeners_;
   upstream::pool pool_;
-  // Every endpoint address the pool has a slot for, in slot order: a reload that keeps an
-  // endpoint keeps its pooled connections.
-  std::vector<asio::ip::tcp::endpoint> pool_addresses_;
+  // What each pool slot connects to, in slot order: an endpoint and the TLS settings of its
+  // connections. A reload that keeps both keeps the slot's pooled connections.
+  struct pool_key {
+    asio::ip::tcp::endpoint address;
+    std::optional<net::tls_client_settings> tls;
+  };
+  std::vector<pool_key> pool_addresses_;
   std::shared_ptr<worker_view> view_;
   std::mt19937_64 random_;
   std::vector<std::unique_ptr<char[]>> spare_buffers_;

@@ -7,6 +7,7 @@
 
 #include "common.hpp"
 #include "support/curl.hpp"
+#include "support/nginx.hpp"
 #include "support/test_pki.hpp"
 
 using namespace gantry::testing;
@@ -138,4 +139,54 @@ TEST_CASE("gantryd refuses TLS flags it cannot use, and files that are not a key
   CHECK(has(mismatch.err, "certificates[0].key: " + files().client.key.string() +
                               " is not the key of the certificate in " +
                               files().server.chain.string()));
+}
+
+namespace {
+
+// A free loopback port, for a listener NGINX opens itself.
+std::uint16_t free_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor probe{io, {asio::ip::make_address("127.0.0.1"), 0}};
+  return probe.local_endpoint().port();
+}
+
+}  // namespace
+
+TEST_CASE("gantryd --upstream-tls: NGINX as an HTTPS upstream that demands a client certificate") {
+  const std::uint16_t https_port = free_port();
+  const auto& f = files();
+  nginx_server nginx{{.big_file_size = 0,
+                      .extra_server = "listen 127.0.0.1:" + std::to_string(https_port) +
+                                      " ssl;\n ssl_certificate " + f.server.chain.string() +
+                                      ";\n ssl_certificate_key " + f.server.key.string() +
+                                      ";\n ssl_client_certificate " + f.pki.ca().string() +
+                                      ";\n ssl_verify_client on;\n"}};
+  const std::string upstream = "127.0.0.1:" + std::to_string(https_port);
+  auto through = [&](std::vector<std::string> args) {
+    std::vector<std::string> all{"--upstream-tls", "--upstream-ca", f.pki.ca().string()};
+    all.insert(all.end(), args.begin(), args.end());
+    return std::make_unique<gantryd>(gantryd_options{.upstreams = {upstream}, .args = all});
+  };
+
+  {
+    auto proxy = through({"--upstream-server-name", "api.example.com", "--upstream-cert",
+                          f.client.chain.string(), "--upstream-key", f.client.key.string()});
+    auto r = get(proxy->port(), "/hello");
+    CHECK(r.status() == 200);
+    CHECK(r.body == "hello from nginx\n");
+    CHECK(get(proxy->port(), "/hello").status() == 200);
+    REQUIRE(nginx.wait_for_access_log(2, after(10s)));
+    CHECK(distinct(nginx.access_log(), "connection") == 1);  // one TLS connection, kept
+  }
+  {
+    // NGINX finishes the handshake without a client certificate, then refuses the request.
+    auto proxy = through({"--upstream-server-name", "api.example.com"});
+    CHECK(get(proxy->port(), "/hello").status() == 400);
+  }
+  {
+    // A certificate that does not carry the name asked for: the gateway refuses it.
+    auto proxy = through({"--upstream-server-name", "other.example.com", "--upstream-cert",
+                          f.client.chain.string(), "--upstream-key", f.client.key.string()});
+    CHECK(get(proxy->port(), "/hello").status() == 502);
+  }
 }

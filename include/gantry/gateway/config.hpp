@@ -2,6 +2,7 @@
 /// @file
 /// What a gateway serves: clusters, routes and named policies, as plain data.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct cluster_config {
   std::string name{};
   /// "host:port" of each server; resolved when the configuration is applied.
   std::vector<std::string> endpoints{};
+  /// TLS to the servers (HTTPS upstreams, mTLS with a client certificate); none: plain.
+  /// Without a `server_name`, each endpoint's host is the name its certificate must carry.
+  std::optional<net::tls_client_settings> tls{};
 };
 
 /// A policy (or a short chain of them) given a name, so routes can refer to it.

@@ -14,6 +14,7 @@ struct tls_certificate {
   std::string cert{};
   /// Its private key's file (unencrypted PEM: PKCS#8, SEC1 or PKCS#1).
   std::string key{};
+  friend bool operator==(const tls_certificate&, const tls_certificate&) = default;
 };
 
 /// Whether a TLS listener asks clients for a certificate.
@@ -54,6 +55,7 @@ struct tls_client_settings {
   tls_certificate certificate{};
   /// Protocols offered by ALPN; empty: no ALPN.
   std::vector<std::string> alpn{};
+  friend bool operator==(const tls_client_settings&, const tls_client_settings&) = default;
 };
 
 }  // namespace gantry::net

@@ -4,9 +4,15 @@
 
 #include <asio/any_io_executor.hpp>
 #include <cstdint>
+#include <memory>
 
 #include "gantry/core/coarse_clock.hpp"
 #include "gantry/net/tcp_stream.hpp"
+
+namespace gantry::net {
+// The library's TLS layer over a connection's stream (lib/net/tls_over_tcp.hpp).
+struct tls_over_tcp;
+}  // namespace gantry::net
 
 namespace gantry::upstream {
 
@@ -18,6 +24,8 @@ struct connection {
       : stream{executor}, endpoint{endpoint_index} {}
 
   net::tcp_stream stream;
+  /// TLS over `stream`, for a cluster that speaks it; null for plain HTTP.
+  std::unique_ptr<net::tls_over_tcp, void (*)(net::tls_over_tcp*) noexcept> tls{nullptr, nullptr};
   /// Index of the endpoint within its pool.
   std::uint32_t endpoint;
   /// Exchanges completed on this connection.

@@ -829,3 +829,44 @@ listen:
   CHECK(text.find("t.yaml:13:7: listen[2].tls.client_ca: required when client certificates are asked for") !=
         std::string::npos);
 }
+
+TEST_CASE("config load: a cluster's TLS, its files read as the gateway will") {
+  gantry::testing::test_pki pki;
+  const auto client = pki.issue("svc-a", {"svc-a.internal"});
+  document doc = load_string(fmt::format(R"(
+clusters:
+  - name: secure
+    endpoints: ["10.0.0.1:443"]
+    tls:
+      ca: {}
+      server_name: api.internal
+      certificate: {{cert: {}, key: {}}}
+      alpn: [http/1.1]
+  - {{name: plain, endpoints: ["10.0.0.2:80"]}}
+)",
+                                         pki.ca().string(), client.chain.string(),
+                                         client.key.string()),
+                             "t.yaml");
+  REQUIRE(doc.gateway.clusters.size() == 2);
+  REQUIRE(doc.gateway.clusters[0].tls.has_value());
+  const auto& tls = *doc.gateway.clusters[0].tls;
+  CHECK(tls.ca == pki.ca().string());
+  CHECK(tls.server_name == "api.internal");
+  CHECK(tls.verify);
+  CHECK(tls.certificate.key == client.key.string());
+  CHECK_FALSE(doc.gateway.clusters[1].tls.has_value());
+
+  CHECK(problems(R"(
+clusters:
+  - name: secure
+    endpoints: ["10.0.0.1:443"]
+    tls: {ca: /nonexistent/ca.pem, certificate: {cert: /nonexistent/c.pem}, verify: maybe}
+)") == "t.yaml:5:49: clusters[0].tls.certificate.key: required field is missing\n"
+       "t.yaml:5:85: clusters[0].tls.verify: expected true or false, got 'maybe'");
+  CHECK(problems(R"(
+clusters:
+  - name: secure
+    endpoints: ["10.0.0.1:443"]
+    tls: {ca: /nonexistent/ca.pem}
+)") == "t.yaml:5:15: clusters[0].tls.ca: /nonexistent/ca.pem: cannot read the file");
+}

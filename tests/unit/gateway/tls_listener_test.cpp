@@ -43,6 +43,7 @@ struct echo_tls {
 
 struct pki_files {
   test_pki pki;
+  test_pki stranger_ca{"Another CA"};
   test_pki::issued first = pki.issue("first.example.com", {"api.example.com"});
   test_pki::issued renewed = pki.issue("renewed.example.com", {"api.example.com"});
   test_pki::issued client = pki.issue("svc-a", {"svc-a.internal"});
@@ -227,4 +228,88 @@ TEST_CASE("a plain address can send its clients to the TLS one") {
   CHECK_THROWS_WITH_AS(bad.reload(config),
                        doctest::Contains("redirect has both a location and to_https"),
                        std::invalid_argument);
+}
+
+namespace {
+
+// Echoes the client's port too, so a test sees whether upstream connections are reused.
+struct echo_peer {
+  gantry::policy::verdict on_request_head(gantry::policy::exchange& ex) const {
+    const auto& d = ex.downstream;
+    std::string body = fmt::format("{} port={}", d.scheme, d.peer_port);
+    if (d.tls != nullptr && d.tls->peer_certificate != nullptr)
+      body += fmt::format(" peer={} verified={}", d.tls->peer_certificate->subject,
+                          d.tls->peer_certificate->verified);
+    return ex.respond(gantry::http::status::ok, body, "text/plain");
+  }
+};
+
+// A gateway proxying plain HTTP to `upstream` over TLS, as `tls` says.
+gantry::gateway_config proxy_to(asio::ip::tcp::endpoint upstream,
+                                gantry::net::tls_client_settings tls) {
+  gantry::gateway_config config;
+  config.clusters = {{.name = "secure",
+                      .endpoints = {fmt::format("127.0.0.1:{}", upstream.port())},
+                      .tls = std::move(tls)}};
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("a cluster that speaks TLS: verified server, client certificate, pooled connections") {
+  // The upstream: a gateway whose TLS address requires client certificates.
+  gantry::gateway_config upstream_config = tls_config(files().first);
+  upstream_config.policies = {{.name = "echo", .chain = gantry::policy::chain{}.add(echo_peer{})}};
+  upstream_config.tls[0].settings.client_certificates =
+      gantry::net::client_certificate_mode::required;
+  gantry::gateway upstream{gantry::gateway_options{.workers = 1}};
+  upstream.configure(upstream_config);
+  const auto secure = upstream.listen("127.0.0.1:0", {.tls = "public"});
+  upstream.start();
+
+  gantry::net::tls_client_settings tls;
+  tls.ca = files().pki.ca().string();
+  tls.server_name = "api.example.com";
+  tls.certificate = {files().client.chain.string(), files().client.key.string()};
+  const std::string request = "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+
+  SUBCASE("mTLS to the upstream, and its connection kept for the next request") {
+    gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+    gw.configure(proxy_to(secure, tls));
+    const auto plain = gw.listen("127.0.0.1:0");
+    gw.start();
+    const std::string first = body_of(gantry::test::exchange_raw(plain, request));
+    CHECK(first.starts_with("https port="));
+    CHECK(first.ends_with(" peer=CN=svc-a, O=Gantry Tests verified=true"));
+    CHECK(body_of(gantry::test::exchange_raw(plain, request)) == first);  // the same connection
+    gw.stop();
+    gw.wait();
+  }
+  SUBCASE("a certificate for another name, another CA, or no client certificate: 502") {
+    auto wrong_name = tls;
+    wrong_name.server_name = "elsewhere.example.com";
+    auto wrong_ca = tls;
+    wrong_ca.ca = files().stranger_ca.ca().string();
+    auto anonymous = tls;
+    anonymous.certificate = {};
+    for (const auto& settings : {wrong_name, wrong_ca, anonymous}) {
+      gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+      gw.configure(proxy_to(secure, settings));
+      const auto plain = gw.listen("127.0.0.1:0");
+      gw.start();
+      CHECK(gantry::test::exchange_raw(plain, request).starts_with("HTTP/1.1 502"));
+      gw.stop();
+      gw.wait();
+    }
+  }
+  SUBCASE("what cannot be used is refused with the configuration") {
+    auto broken = tls;
+    broken.ca = "/nonexistent/ca.pem";
+    gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+    CHECK_THROWS_WITH_AS(gw.reload(proxy_to(secure, broken)),
+                         "cluster 'secure': tls.ca: /nonexistent/ca.pem: cannot read the file",
+                         std::invalid_argument);
+  }
+  upstream.stop();
+  upstream.wait();
 }
