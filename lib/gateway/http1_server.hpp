@@ -157,6 +157,7 @@ class http1_server final : public session_base {
   std::uint64_t request_bytes_ = 0;
   std::uint64_t response_bytes_at_head_ = 0;  // before the response head was queued
   std::uint32_t requests_served_ = 0;
+  std::uint32_t served_at_last_tick_ = 0;
   http::version client_version_{};  // of the current request, before it is rewritten
   phase phase_ = phase::idle;
   bool head_request_ = false;

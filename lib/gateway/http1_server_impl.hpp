@@ -493,6 +493,12 @@ void http1_server<Stream>::ensure_buffer() {
 
 template <net::byte_stream Stream>
 void http1_server<Stream>::enforce_deadlines(clock::time_point now) noexcept {
+  // A connection idle since the last tick gives back what its stream can spare.
+  if constexpr (requires { client_.shrink(); }) {
+    if (phase_ == phase::idle && !state_ && requests_served_ == served_at_last_tick_)
+      client_.shrink();
+    served_at_last_tick_ = requests_served_;
+  }
   if (now >= deadline_) {
     deadline_ = clock::time_point::max();
     timed_out_ = true;

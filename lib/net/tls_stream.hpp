@@ -94,6 +94,12 @@ class tls_stream {
     }
     s_->lower.shutdown_send(ec);
   }
+  // An idle connection gives its read buffer back (16 KiB; the next read makes another).
+  // mbedTLS 2.28 keeps its own two record buffers for as long as the connection lasts: its
+  // context serialization, which could free them, is for DTLS only.
+  void shrink() noexcept {
+    if (s_->in_begin == s_->in_end) s_->in.reset();
+  }
   void cancel() noexcept { s_->lower.cancel(); }
   void close() noexcept { s_->lower.close(); }
   bool is_open() const noexcept { return s_->lower.is_open(); }

@@ -152,6 +152,17 @@ TEST_CASE("tls_stream: a handshake, its facts, and data both ways") {
   CHECK(ec == asio::error::would_block);
 }
 
+TEST_CASE("tls_stream: an idle connection gives its read buffer back and reads on") {
+  tls_pair p{tls_context::server(server_settings()), tls_context::client(client_settings()),
+             "api.example.com"};
+  REQUIRE(!p.handshake().server);
+  CHECK(p.send(*p.client, *p.server, "one") == "one");
+  p.server->shrink();
+  p.client->shrink();
+  CHECK(p.send(*p.client, *p.server, "two") == "two");
+  CHECK(p.send(*p.server, *p.client, std::string(40'000, 'z')) == std::string(40'000, 'z'));
+}
+
 TEST_CASE("tls_stream: every split of the ciphertext makes the same exchange") {
   auto server_context = tls_context::server(server_settings());
   auto client_context = tls_context::client(client_settings());
