@@ -187,7 +187,20 @@ struct tls_context::impl {
                              files.cert));
       ok = false;
     }
+    if (ok) warm_up(into.key);
     return ok;
+  }
+
+  // mbedTLS computes an EC key's table of multiples of the generator on its first signature
+  // and stores it in the key: done here, before workers share the key, so that handshakes
+  // only read it (and the first one is not the slow one).
+  void warm_up(mbedtls_pk_context& key) {
+    if (!mbedtls_pk_can_do(&key, MBEDTLS_PK_ECKEY)) return;
+    const std::array<unsigned char, 32> digest{};
+    std::array<unsigned char, MBEDTLS_PK_SIGNATURE_MAX_SIZE> signature{};
+    std::size_t size = 0;
+    mbedtls_pk_sign(&key, MBEDTLS_MD_SHA256, digest.data(), digest.size(), signature.data(),
+                    &size, mbedtls_ctr_drbg_random, &random);
   }
 
   void load_ca(const std::string& file, const std::string& field, problems& errors) {
