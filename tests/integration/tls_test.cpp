@@ -1,8 +1,11 @@
 // HTTPS through gantryd with real TLS clients: curl and `openssl s_client` against
 // `gantryd --tls-cert`, SNI and ALPN, session resumption, and client certificates.
 #include <doctest/doctest.h>
+#include <signal.h>
 
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common.hpp"
@@ -18,6 +21,7 @@ struct pki_files {
   test_pki pki;
   test_pki stranger_ca{"Another CA"};
   test_pki::issued server = pki.issue("api.example.com", {"api.example.com"});
+  test_pki::issued renewed = pki.issue("renewed.example.com", {"api.example.com"});
   test_pki::issued client = pki.issue("svc-a", {"svc-a.internal"});
   test_pki::issued stranger = stranger_ca.issue("svc-b", {"svc-b.internal"});
 };
@@ -189,4 +193,61 @@ TEST_CASE("gantryd --upstream-tls: NGINX as an HTTPS upstream that demands a cli
                           f.client.chain.string(), "--upstream-key", f.client.key.string()});
     CHECK(get(proxy->port(), "/hello").status() == 502);
   }
+}
+
+TEST_CASE("gantryd --config: reloads under HTTPS load swap the certificate, no request fails") {
+  stub_upstream up{stub::echo()};
+  const auto& f = files();
+  const auto& renewed = f.renewed;
+  temp_dir dir{"tls-reload"};
+  std::filesystem::copy_file(f.server.chain, dir / "server.pem");
+  std::filesystem::copy_file(f.server.key, dir / "server.key");
+  const auto file = dir.write("gantry.yaml", "listen:\n"
+                                             "  - address: \"127.0.0.1:0\"\n"
+                                             "    tls: {certificates: [{cert: server.pem, key: "
+                                             "server.key}]}\n"
+                                             "clusters: [{name: up, endpoints: [\"" +
+                                                 up.address() + "\"]}]\n");
+  child_process gantryd{spawn_options{
+      .argv = {gantryd_binary(), "--config", file.string(), "--workers", "2", "--quiet"},
+      .env = {},
+      .pass_fds = {}}};
+  const std::string ready = "gantryd listening on 127.0.0.1:";
+  const auto line = gantryd.wait_for_line(ready, after(10s));
+  REQUIRE(line);
+  const std::string port = line->substr(ready.size());
+
+  child_process wrk{spawn_options{
+      .argv = {"/usr/bin/wrk", "-t1", "-c8", "-d4s", "https://127.0.0.1:" + port + "/x"},
+      .env = {},
+      .pass_fds = {}}};
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(300ms);
+    const auto& use = i % 2 == 0 ? renewed : f.server;
+    std::filesystem::copy_file(use.chain, dir / "server.pem",
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(use.key, dir / "server.key",
+                               std::filesystem::copy_options::overwrite_existing);
+    gantryd.send_signal(SIGHUP);
+  }
+  auto status = wrk.wait(after(20s));
+  wrk.wait_for_output_end(after(2s));
+  const std::string report = wrk.stdout_text();
+  INFO(report);
+  REQUIRE(status);
+  CHECK(status->ok());
+  CHECK_FALSE(has(report, "Non-2xx"));
+  CHECK_FALSE(has(report, "Socket errors"));
+  const auto in = report.find(" requests in");
+  REQUIRE(in != std::string::npos);
+  const auto start = report.find_last_not_of("0123456789", in - 1) + 1;
+  CHECK(std::stoul(report.substr(start, in - start)) > 500);
+  CHECK(has(gantryd.stdout_text(), "gantryd: reloaded"));
+  // The last reload served the original certificate again; the one before, the renewed one.
+  const auto served = s_client(static_cast<std::uint16_t>(std::stoul(port)),
+                               {"-servername", "api.example.com"});
+  CHECK(has(served.out, "subject=CN = api.example.com"));
+  gantryd.send_signal(SIGTERM);
+  const auto ended = gantryd.wait(after(10s));
+  CHECK((ended && ended->ok()));
 }

@@ -192,6 +192,14 @@ TEST_CASE("a TLS address: plain HTTP and a stalled handshake are closed, nothing
   // A client that connects and says nothing is closed once the head's timeout passes (the
   // read below ends only then).
   CHECK(gantry::test::exchange_raw(secure, "").empty());
+  // Half a ClientHello, then silence: closed the same way.
+  CHECK(gantry::test::exchange_raw(
+            secure, std::string_view{"\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03", 11})
+            .find("HTTP/1.1") == std::string::npos);
+  // Records of garbage: an alert at most, never an answer.
+  std::string garbage = "\x17\x03\x03\x00\x20";
+  garbage.append(32, '\x5a');
+  CHECK(gantry::test::exchange_raw(secure, garbage).find("HTTP/1.1") == std::string::npos);
   CHECK(!ask(secure).handshake);  // and the worker still serves
   gw.stop();
   gw.wait();
