@@ -152,24 +152,16 @@ asio::awaitable<after> exchange_driver<Downstream>::forward(std::uint32_t cluste
   exchange_.cluster = cluster.name;
   exchange_.endpoint = target.name;
   const route::route* r = entry_->route;
-  const snapshot::cluster_tls& tls = config.tls_of_cluster[cluster_index];
-  std::string_view server_name;
-  if (tls.context) {
-    // The cluster's name for its servers, else this endpoint's host ("[::1]:443" gives "::1").
-    server_name = tls.settings->server_name;
-    if (server_name.empty()) {
-      server_name = std::string_view{target.name}.substr(0, target.name.rfind(':'));
-      if (server_name.starts_with('[') && server_name.ends_with(']'))
-        server_name = server_name.substr(1, server_name.size() - 2);
-    }
-  }
+  const std::uint32_t endpoint_number = config.first_endpoint[cluster_index] +
+                                        static_cast<std::uint32_t>(pick);
+  const auto& tls = config.tls_of_cluster[cluster_index].context;
   return flow_.forward({
-      .slot = view_->pool_slot[config.first_endpoint[cluster_index] + pick],
+      .slot = view_->pool_slot[endpoint_number],
       .address = &target.address,
       .name = target.name,
       .host_rewrite = r != nullptr ? std::string_view{r->host_rewrite} : std::string_view{},
-      .tls = tls.context ? &tls.context : nullptr,
-      .server_name = server_name,
+      .tls = tls ? &tls : nullptr,
+      .server_name = config.tls_server_name[endpoint_number],
   });
 }
 

@@ -51,8 +51,8 @@ bool http1_client::use_idle(const target& to) {
   const auto now = clock::now();
   conn_ = upstream::lease{owner_.pool(), owner_.pool().take_idle(to.slot, now)};
   if (!conn_) return false;
-  const bool reusable = conn_->tls ? conn_->tls->stream.reusable() : conn_->stream.reusable();
-  if (now - conn_->idle_since >= peek_after && !reusable) {
+  if (now - conn_->idle_since >= peek_after &&
+      !(conn_->tls ? conn_->tls->stream.reusable() : conn_->stream.reusable())) {
     release(false);
     ensure_buffer();
     return false;

@@ -139,7 +139,9 @@ class http1_client {
   const http::headers& trailers() const noexcept { return parser_.trailers(); }
   // The response ended whole: the connection goes back to the pool if nothing forbids it.
   void body_done() noexcept {
-    release(!closed_ && parser_.keep_alive() && !parser_.body_until_close() && in_.empty());
+    // Over TLS, records past the response may wait inside the TLS layer too.
+    release(!closed_ && parser_.keep_alive() && !parser_.body_until_close() && in_.empty() &&
+            (!conn_ || !conn_->tls || conn_->tls->stream.drained()));
   }
 
  private:

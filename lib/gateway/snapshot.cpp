@@ -9,6 +9,8 @@
 #include <utility>
 #include <variant>
 
+#include <asio/ip/address.hpp>
+
 #include "../net/tls_context.hpp"
 
 namespace gantry::detail {
@@ -78,6 +80,24 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
     }
     s->settings_of_clusters.push_back(c.tls);
     snapshot::cluster_tls& tls = s->tls_of_cluster.emplace_back();
+    const upstream::cluster& compiled = s->clusters.back();
+    for (const upstream::endpoint& e : compiled.endpoints) {
+      std::string& name = s->tls_server_name.emplace_back();
+      if (!c.tls) continue;
+      name = c.tls->server_name;
+      if (!name.empty()) continue;
+      // The endpoint's host; an address names no certificate (mbedTLS 2.28 checks DNS names
+      // only) and is no SNI.
+      std::string_view host = std::string_view{e.name}.substr(0, e.name.rfind(':'));
+      if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+      std::error_code not_an_address;
+      asio::ip::make_address(host, not_an_address);
+      if (not_an_address)
+        name = host;
+      else if (c.tls->verify)
+        errors.add("cluster '" + c.name + "': tls.server_name: required, as endpoint '" +
+                   e.name + "' is an IP address");
+    }
     if (!c.tls) continue;
     try {
       tls.context = net::tls_context::client(*c.tls);
@@ -86,10 +106,8 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
     }
   }
 
-  for (std::uint32_t i = 0; i < s->clusters.size(); ++i) {
+  for (std::uint32_t i = 0; i < s->clusters.size(); ++i)
     s->cluster_by_name.emplace(s->clusters[i].name, i);
-    if (s->settings_of_clusters[i]) s->tls_of_cluster[i].settings = &*s->settings_of_clusters[i];
-  }
 
   std::unordered_map<std::string_view, const policy::chain*> policies;
   for (const named_policy& p : config.policies) {

@@ -75,9 +75,12 @@ struct snapshot {
   // certificates must carry (empty: each endpoint's host); null for plain HTTP.
   struct cluster_tls {
     std::shared_ptr<const net::tls_context> context;
-    const net::tls_client_settings* settings = nullptr;  // in `settings_of_clusters`
   };
   std::vector<cluster_tls> tls_of_cluster;
+  // By endpoint number: the name a TLS endpoint's certificate must carry and the SNI sent
+  // (the cluster's server_name, else the endpoint's host); empty for plain endpoints, and for
+  // an IP address a cluster that does not verify connects to (no SNI then).
+  std::vector<std::string> tls_server_name;
   std::vector<std::optional<net::tls_client_settings>> settings_of_clusters;
   // Endpoints are numbered across all clusters: cluster c's endpoint e is
   // first_endpoint[c] + e.

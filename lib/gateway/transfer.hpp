@@ -10,6 +10,7 @@
 #include <system_error>
 #include <tuple>
 
+#include "../net/tls_error.hpp"
 #include "gantry/gateway/proxy_error.hpp"
 
 namespace gantry::detail {
@@ -63,10 +64,11 @@ inline bool nothing_ready(const std::error_code& ec) noexcept {
   return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
-// The peer ended the connection.
+// The peer ended the connection (over TLS, also without close_notify).
 inline bool is_close(const std::error_code& ec) noexcept {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+         ec == net::tls_truncated();
 }
 
 // Body pieces up to this size are copied next to what is already queued, so a small message

@@ -48,14 +48,20 @@ void worker::publish(std::shared_ptr<const snapshot> config) {
   for (std::size_t ci = 0; ci < config->clusters.size(); ++ci) {
     const upstream::cluster& c = config->clusters[ci];
     const auto& tls = config->settings_of_clusters[ci];
-    for (const upstream::endpoint& e : c.endpoints) {
-      // Connections made with other TLS settings never serve this endpoint.
+    for (std::size_t ei = 0; ei < c.endpoints.size(); ++ei) {
+      const upstream::endpoint& e = c.endpoints[ei];
+      const std::string& name = config->tls_server_name[config->first_endpoint[ci] + ei];
+      // Connections made with other TLS settings, or verified for another name, never serve
+      // this endpoint.
       auto known = std::find_if(pool_addresses_.begin(), pool_addresses_.end(),
-                                [&](const pool_key& k) { return k.address == e.address && k.tls == tls; });
+                                [&](const pool_key& k) {
+                                  return k.address == e.address && k.tls == tls &&
+                                         k.server_name == name;
+                                });
       if (known != pool_addresses_.end()) {
         view->pool_slot.push_back(static_cast<std::uint32_t>(known - pool_addresses_.begin()));
       } else {
-        pool_addresses_.push_back({e.address, tls});
+        pool_addresses_.push_back({e.address, tls, name});
         view->pool_slot.push_back(pool_.add_endpoint());
       }
     }

@@ -154,6 +154,7 @@ class worker : public std::enable_shared_from_this<worker> {
   struct pool_key {
     asio::ip::tcp::endpoint address;
     std::optional<net::tls_client_settings> tls;
+    std::string server_name;
   };
   std::vector<pool_key> pool_addresses_;
   std::shared_ptr<worker_view> view_;

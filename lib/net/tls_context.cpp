@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecdsa.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
@@ -170,8 +171,12 @@ struct tls_context::impl {
     if (files.cert.empty()) {
       errors.add(field + ".cert", "required");
       ok = false;
-    } else if (int ret = mbedtls_x509_crt_parse_file(&into.chain, files.cert.c_str())) {
+    } else if (int ret = mbedtls_x509_crt_parse_file(&into.chain, files.cert.c_str()); ret < 0) {
       errors.add_mbedtls(field + ".cert", files.cert, ret);
+      ok = false;
+    } else if (ret > 0) {  // mbedTLS counts the certificates it could not parse
+      errors.add(field + ".cert",
+                 fmt::format("{}: {} of its certificates do not parse", files.cert, ret));
       ok = false;
     }
     if (files.key.empty()) {
@@ -187,15 +192,26 @@ struct tls_context::impl {
                              files.cert));
       ok = false;
     }
-    if (ok) warm_up(into.key);
+    if (ok) sign_on_own_group(into.key);
     return ok;
   }
 
-  // mbedTLS computes an EC key's table of multiples of the generator on its first signature
-  // and stores it in the key: done here, before workers share the key, so that handshakes
-  // only read it (and the first one is not the slow one).
-  void warm_up(mbedtls_pk_context& key) {
-    if (!mbedtls_pk_can_do(&key, MBEDTLS_PK_ECKEY)) return;
+  // An EC key signs on a copy of its group, so mbedTLS builds the table of multiples of the
+  // generator again for every signature (a third of a full handshake). As an ECDSA key it
+  // signs on its own group, which keeps the table after the first signature: made here,
+  // before workers share the key, so that handshakes only read it.
+  void sign_on_own_group(mbedtls_pk_context& key) {
+    if (mbedtls_pk_get_type(&key) != MBEDTLS_PK_ECKEY) return;
+    mbedtls_pk_context ecdsa;
+    mbedtls_pk_init(&ecdsa);
+    if (mbedtls_pk_setup(&ecdsa, mbedtls_pk_info_from_type(MBEDTLS_PK_ECDSA)) != 0 ||
+        mbedtls_ecdsa_from_keypair(static_cast<mbedtls_ecdsa_context*>(ecdsa.pk_ctx),
+                                   mbedtls_pk_ec(key)) != 0) {
+      mbedtls_pk_free(&ecdsa);
+      return;  // the key signs as it is, only slower
+    }
+    mbedtls_pk_free(&key);
+    key = ecdsa;  // the context owns what it points to: ownership moves with the copy
     const std::array<unsigned char, 32> digest{};
     std::array<unsigned char, MBEDTLS_PK_SIGNATURE_MAX_SIZE> signature{};
     std::size_t size = 0;
@@ -203,9 +219,14 @@ struct tls_context::impl {
                     &size, mbedtls_ctr_drbg_random, &random);
   }
 
+  // A CA bundle: certificates mbedTLS cannot parse (a system bundle has a few) are skipped,
+  // as long as one parses.
   void load_ca(const std::string& file, const std::string& field, problems& errors) {
-    if (int ret = mbedtls_x509_crt_parse_file(&ca, file.c_str()))
+    const int ret = mbedtls_x509_crt_parse_file(&ca, file.c_str());
+    if (ret < 0)
       errors.add_mbedtls(field, file, ret);
+    else if (ca.raw.p == nullptr)
+      errors.add(field, file + ": no certificate in it parses");
   }
 
   void offer_alpn(const std::vector<std::string>& protocols, problems& errors) {

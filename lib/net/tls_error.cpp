@@ -1,6 +1,7 @@
 #include "tls_error.hpp"
 
 #include <mbedtls/error.h>
+#include <mbedtls/ssl.h>
 
 #include <array>
 #include <string>
@@ -24,5 +25,7 @@ const std::error_category& tls_category() noexcept {
   static const tls_error_category category;
   return category;
 }
+
+std::error_code tls_truncated() noexcept { return tls_error(MBEDTLS_ERR_SSL_CONN_EOF); }
 
 }  // namespace gantry::net

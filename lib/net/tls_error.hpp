@@ -12,4 +12,8 @@ inline std::error_code tls_error(int mbedtls_ret) noexcept {
   return {-mbedtls_ret, tls_category()};
 }
 
+// The transport ended without close_notify after the handshake: what was read may have been
+// cut short, so it is not an orderly end of the stream.
+std::error_code tls_truncated() noexcept;
+
 }  // namespace gantry::net

@@ -45,6 +45,7 @@ struct tls_session {
   bool transport_eof = false;
   bool handshake_done = false;
   bool resumed = false;
+  bool broken = false;  // a write to the transport failed part way
   // Plaintext of two pieces joined into one record.
   std::string joined;
 

@@ -86,7 +86,8 @@ class tls_stream {
   // Sends close_notify (as far as the transport takes it now), then shuts the transport's
   // sending side.
   void shutdown_send(std::error_code& ec) noexcept {
-    mbedtls_ssl_close_notify(&s_->ssl);
+    // After a write cut short the record stream is broken: no alert would make sense.
+    if (!s_->broken) mbedtls_ssl_close_notify(&s_->ssl);
     if (!s_->writing && !s_->out.empty()) {
       std::error_code ignored;
       const std::size_t n = s_->lower.write_some_now(asio::buffer(s_->out), ignored);
@@ -103,11 +104,13 @@ class tls_stream {
   void cancel() noexcept { s_->lower.cancel(); }
   void close() noexcept { s_->lower.close(); }
   bool is_open() const noexcept { return s_->lower.is_open(); }
-  // Idle and pooled: reusable when the transport is, and nothing of the peer's is buffered.
-  bool reusable() noexcept {
+  // Nothing of the peer's is buffered, in ciphertext or plaintext.
+  bool drained() const noexcept {
     return s_->in_begin == s_->in_end && mbedtls_ssl_check_pending(&s_->ssl) == 0 &&
-           s_->lower.reusable();
+           mbedtls_ssl_get_bytes_avail(&s_->ssl) == 0;
   }
+  // Idle and pooled: reusable when the transport is, and nothing of the peer's is buffered.
+  bool reusable() noexcept { return drained() && s_->lower.reusable(); }
   asio::ip::tcp::endpoint remote_endpoint() const noexcept { return s_->lower.remote_endpoint(); }
   asio::ip::tcp::endpoint local_endpoint() const noexcept { return s_->lower.local_endpoint(); }
   auto get_executor() noexcept { return s_->lower.get_executor(); }
@@ -177,8 +180,11 @@ class tls_stream {
         case MBEDTLS_ERR_NET_SEND_FAILED:
           return transport_error ? transport_error : std::error_code{asio::error::broken_pipe};
         case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
-        case MBEDTLS_ERR_SSL_CONN_EOF:
           return asio::error::eof;
+        case MBEDTLS_ERR_SSL_CONN_EOF:
+          // The transport ended without close_notify: after the handshake, what was read may
+          // have been cut short by anyone on the path, so it is not an orderly end.
+          return handshake_done ? tls_truncated() : std::error_code{asio::error::eof};
         default:
           return tls_error(ret);
       }
@@ -225,7 +231,7 @@ class tls_stream {
       const int ret = mbedtls_ssl_read(&s.ssl, static_cast<unsigned char*>(buffer.data()),
                                        buffer.size());
       if (ret > 0) return {.n = static_cast<std::size_t>(ret)};
-      if (ret == 0) return {.ec = asio::error::eof};
+      if (ret == 0) return {.ec = s.error_of(MBEDTLS_ERR_SSL_CONN_EOF)};
       return from(s, ret);
     }
   };
@@ -283,11 +289,21 @@ class tls_stream {
   // must. A result found at once is posted, never delivered inside the initiating call.
   template <class Step>
   struct io_op {
+    // Only operations that write flush what mbedTLS queued, and at most one of them runs at
+    // a time (the codecs never overlap two writes): reads leave their output (an alert) for
+    // the next write. Before the handshake is done, any operation may be the one driving it.
+    static constexpr bool writes = std::is_same_v<Step, write_step> ||
+                                   std::is_same_v<Step, handshake_step>;
+
     state* s;
     Step step;
     enum class at : std::uint8_t { start, flushing, waiting, posted } where = at::start;
     bool done = false;
     step_result result{};
+
+    bool may_flush() const noexcept {
+      return !s->out.empty() && !s->writing && (writes || !s->handshake_done);
+    }
 
     template <class Self>
     void operator()(Self& self, std::error_code ec = {}, std::size_t = 0) {
@@ -296,15 +312,14 @@ class tls_stream {
       if (where == at::flushing) {
         s->in_flight.clear();
         s->writing = false;
+        if (ec) s->broken = true;  // part of a record may have gone: nothing more can follow
       }
       if (ec) {
         result = {.ec = ec};
         return finish(self);
       }
       for (;;) {
-        // Only one write to the transport at a time: output of an operation that finds
-        // another one flushing is flushed by that one, which loops until `out` is empty.
-        if (!s->out.empty() && !s->writing) {
+        if (may_flush()) {
           std::swap(s->out, s->in_flight);
           s->writing = true;
           where = at::flushing;
@@ -314,6 +329,7 @@ class tls_stream {
         if (done) break;
         result = step(*s);
         if (result.wait) {
+          if (may_flush()) continue;  // the peer waits for what we wrote before it answers
           where = at::waiting;
           return s->lower.async_wait_readable(std::move(self));
         }

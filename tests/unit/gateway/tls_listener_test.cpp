@@ -317,6 +317,13 @@ TEST_CASE("a cluster that speaks TLS: verified server, client certificate, poole
     CHECK_THROWS_WITH_AS(gw.reload(proxy_to(secure, broken)),
                          "cluster 'secure': tls.ca: /nonexistent/ca.pem: cannot read the file",
                          std::invalid_argument);
+    // An address names no certificate: a verifying cluster must say which name to expect.
+    auto unnamed = tls;
+    unnamed.server_name.clear();
+    CHECK_THROWS_WITH_AS(gw.reload(proxy_to(secure, unnamed)),
+                         doctest::Contains("cluster 'secure': tls.server_name: required, as "
+                                           "endpoint '127.0.0.1:"),
+                         std::invalid_argument);
   }
   upstream.stop();
   upstream.wait();
