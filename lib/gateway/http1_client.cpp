@@ -3,6 +3,8 @@
 #include <optional>
 #include <utility>
 
+#include "../net/tls_over_tcp.hpp"
+
 #include "gantry/core/ascii.hpp"
 #include "gantry/http/forwarding.hpp"
 #include "gantry/http/serializer.hpp"
@@ -41,6 +43,16 @@ http1_client::~http1_client() {
   release(false);
   if (in_.has_storage()) owner_.give_buffer(in_.release_storage());
 }
+
+transfer http1_client::send_tls(const net::gathered_bytes& bytes) {
+  return conn_->tls->stream.async_write(bytes, core::use_tuple);
+}
+
+transfer http1_client::read_tls() {
+  return conn_->tls->stream.async_read_some(in_.prepare(), core::use_tuple);
+}
+
+bool http1_client::tls_drained() const noexcept { return conn_->tls->stream.drained(); }
 
 void http1_client::ensure_buffer() {
   if (!in_.has_storage()) in_ = io_buffer{owner_.take_buffer(), owner_.options().buffer_size};

@@ -21,13 +21,17 @@
 #include "gantry/http/parser.hpp"
 #include "gantry/http/request.hpp"
 #include "gantry/http/response.hpp"
+#include "gantry/net/byte_stream.hpp"
 #include "gantry/policy/downstream.hpp"
 #include "gantry/upstream/lease.hpp"
 #include "gantry/upstream/pool.hpp"
-#include "../net/tls_over_tcp.hpp"
 #include "http1_body_writer.hpp"
 #include "io_buffer.hpp"
 #include "transfer.hpp"
+
+namespace gantry::net {
+class tls_context;
+}
 
 namespace gantry::detail {
 
@@ -88,7 +92,8 @@ class http1_client {
   transfer send(std::string_view piece = {}) {
     arm(options_.response_timeout);
     const net::gathered_bytes bytes{asio::buffer(*out_), asio::buffer(piece)};
-    if (conn_->tls) return conn_->tls->stream.async_write(bytes, core::use_tuple);
+    if (conn_->tls) [[unlikely]]
+      return send_tls(bytes);
     return conn_->stream.async_write(bytes, core::use_tuple);
   }
   std::error_code written(const transfer_result& r) {
@@ -115,7 +120,8 @@ class http1_client {
   // Reading (a body pump's source, for the response body).
   transfer read_more() {
     arm(options_.response_timeout);
-    if (conn_->tls) return conn_->tls->stream.async_read_some(in_.prepare(), core::use_tuple);
+    if (conn_->tls) [[unlikely]]
+      return read_tls();
     return conn_->stream.async_read_some(in_.prepare(), core::use_tuple);
   }
   std::error_code read_done(const transfer_result& r) {
@@ -141,7 +147,7 @@ class http1_client {
   void body_done() noexcept {
     // Over TLS, records past the response may wait inside the TLS layer too.
     release(!closed_ && parser_.keep_alive() && !parser_.body_until_close() && in_.empty() &&
-            (!conn_ || !conn_->tls || conn_->tls->stream.drained()));
+            (!conn_ || !conn_->tls || tls_drained()));
   }
 
  private:
@@ -150,6 +156,11 @@ class http1_client {
     timed_out_ = false;
   }
   void ensure_buffer();
+  // The TLS halves of `send` and `read_more`, out of line: the plain path's callers are
+  // compiled without TLS's code.
+  transfer send_tls(const net::gathered_bytes& bytes);
+  transfer read_tls();
+  bool tls_drained() const noexcept;
 
   worker& owner_;
   const upstream_options& options_;

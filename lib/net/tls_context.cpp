@@ -67,15 +67,7 @@ class problems {
 
 // The DNS names a certificate is for: its subjectAltName DNS entries, else its CN.
 std::vector<std::string> names_of(const mbedtls_x509_crt& crt) {
-  std::vector<std::string> names;
-  for (const mbedtls_x509_sequence* s = &crt.subject_alt_names; s != nullptr && s->buf.p != nullptr;
-       s = s->next) {
-    mbedtls_x509_subject_alternative_name san{};
-    if (mbedtls_x509_parse_subject_alt_name(&s->buf, &san) == 0 &&
-        san.type == MBEDTLS_X509_SAN_DNS_NAME)
-      names.emplace_back(reinterpret_cast<const char*>(san.san.unstructured_name.p),
-                         san.san.unstructured_name.len);
-  }
+  std::vector<std::string> names = dns_names_of(crt);
   if (!names.empty()) return names;
   for (const mbedtls_x509_name* n = &crt.subject; n != nullptr; n = n->next)
     if (n->oid.p != nullptr && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
@@ -95,6 +87,19 @@ bool wildcard_covers(std::string_view pattern, std::string_view name) noexcept {
 }
 
 }  // namespace
+
+std::vector<std::string> dns_names_of(const mbedtls_x509_crt& crt) {
+  std::vector<std::string> names;
+  for (const mbedtls_x509_sequence* s = &crt.subject_alt_names; s != nullptr && s->buf.p != nullptr;
+       s = s->next) {
+    mbedtls_x509_subject_alternative_name san{};
+    if (mbedtls_x509_parse_subject_alt_name(&s->buf, &san) == 0 &&
+        san.type == MBEDTLS_X509_SAN_DNS_NAME)
+      names.emplace_back(reinterpret_cast<const char*>(san.san.unstructured_name.p),
+                         san.san.unstructured_name.len);
+  }
+  return names;
+}
 
 struct tls_context::impl {
   struct served {
@@ -239,6 +244,21 @@ struct tls_context::impl {
     if (!alpn.empty()) mbedtls_ssl_conf_alpn_protocols(&config, alpn_list.data());
   }
 
+  // What both sides share: mbedTLS's defaults for `endpoint`, the random generator, and the
+  // protocol: TLS 1.2 and up, ECDHE with AEAD suites, these curves, no renegotiation, ALPN.
+  void configure(int endpoint, const std::vector<std::string>& protocols, problems& errors) {
+    if (int ret = mbedtls_ssl_config_defaults(&config, endpoint, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                              MBEDTLS_SSL_PRESET_DEFAULT))
+      errors.add_mbedtls("tls", "cannot set defaults", ret);
+    seed(errors);
+    mbedtls_ssl_conf_rng(&config, mbedtls_ctr_drbg_random, &random);
+    mbedtls_ssl_conf_min_version(&config, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_ciphersuites(&config, cipher_suites.data());
+    mbedtls_ssl_conf_curves(&config, curves.data());
+    mbedtls_ssl_conf_renegotiation(&config, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+    offer_alpn(protocols, errors);
+  }
+
   bool is_server = false;
   bool verify = false;
   std::string server_name;
@@ -258,11 +278,7 @@ std::shared_ptr<const tls_context> tls_context::server(const tls_server_settings
   i->is_server = true;
   problems errors;
   mbedtls_ssl_config& c = i->config;
-  if (int ret = mbedtls_ssl_config_defaults(&c, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                            MBEDTLS_SSL_PRESET_DEFAULT))
-    errors.add_mbedtls("tls", "cannot set defaults", ret);
-  i->seed(errors);
-  mbedtls_ssl_conf_rng(&c, mbedtls_ctr_drbg_random, &i->random);
+  i->configure(MBEDTLS_SSL_IS_SERVER, settings.alpn, errors);
 
   if (settings.certificates.empty()) errors.add("certificates", "at least one is required");
   for (std::size_t n = 0; n < settings.certificates.size(); ++n) {
@@ -292,11 +308,6 @@ std::shared_ptr<const tls_context> tls_context::server(const tls_server_settings
                                     ? MBEDTLS_SSL_VERIFY_OPTIONAL
                                     : MBEDTLS_SSL_VERIFY_NONE);
 
-  mbedtls_ssl_conf_min_version(&c, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-  mbedtls_ssl_conf_ciphersuites(&c, cipher_suites.data());
-  mbedtls_ssl_conf_curves(&c, curves.data());
-  mbedtls_ssl_conf_renegotiation(&c, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-  i->offer_alpn(settings.alpn, errors);
 
   mbedtls_ssl_cache_set_timeout(&i->cache, session_lifetime_seconds);
   mbedtls_ssl_cache_set_max_entries(&i->cache, session_cache_entries);
@@ -318,11 +329,7 @@ std::shared_ptr<const tls_context> tls_context::client(const tls_client_settings
   i->verify = settings.verify;
   problems errors;
   mbedtls_ssl_config& c = i->config;
-  if (int ret = mbedtls_ssl_config_defaults(&c, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                            MBEDTLS_SSL_PRESET_DEFAULT))
-    errors.add_mbedtls("tls", "cannot set defaults", ret);
-  i->seed(errors);
-  mbedtls_ssl_conf_rng(&c, mbedtls_ctr_drbg_random, &i->random);
+  i->configure(MBEDTLS_SSL_IS_CLIENT, settings.alpn, errors);
   if (settings.verify) {
     if (settings.ca.empty())
       errors.add("ca", "required to verify the server (or turn verify off)");
@@ -341,11 +348,6 @@ std::shared_ptr<const tls_context> tls_context::client(const tls_client_settings
       i->certificates.push_back(std::move(served));
     }
   }
-  mbedtls_ssl_conf_min_version(&c, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-  mbedtls_ssl_conf_ciphersuites(&c, cipher_suites.data());
-  mbedtls_ssl_conf_curves(&c, curves.data());
-  mbedtls_ssl_conf_renegotiation(&c, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-  i->offer_alpn(settings.alpn, errors);
   errors.throw_if_any();
   return std::shared_ptr<const tls_context>{new tls_context{std::move(i)}};
 }

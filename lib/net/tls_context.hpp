@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gantry/net/tls_settings.hpp"
 
@@ -39,5 +40,8 @@ class tls_context {
   explicit tls_context(std::unique_ptr<impl> impl) noexcept;
   std::unique_ptr<impl> impl_;
 };
+
+// The subjectAltName DNS names of a certificate.
+std::vector<std::string> dns_names_of(const mbedtls_x509_crt& crt);
 
 }  // namespace gantry::net

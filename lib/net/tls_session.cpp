@@ -52,14 +52,7 @@ void tls_session::record_facts() {
   mbedtls_sha256_ret(cert->raw.p, cert->raw.len, digest.data(), 0);
   peer_fingerprint.clear();
   for (unsigned char byte : digest) fmt::format_to(std::back_inserter(peer_fingerprint), "{:02x}", byte);
-  for (const mbedtls_x509_sequence* s = &cert->subject_alt_names; s != nullptr && s->buf.p != nullptr;
-       s = s->next) {
-    mbedtls_x509_subject_alternative_name san{};
-    if (mbedtls_x509_parse_subject_alt_name(&s->buf, &san) == 0 &&
-        san.type == MBEDTLS_X509_SAN_DNS_NAME)
-      peer_names.emplace_back(reinterpret_cast<const char*>(san.san.unstructured_name.p),
-                              san.san.unstructured_name.len);
-  }
+  peer_names = dns_names_of(*cert);
   peer_name_views.assign(peer_names.begin(), peer_names.end());
   peer.subject = peer_subject;
   peer.subject_alt_names = peer_name_views;
