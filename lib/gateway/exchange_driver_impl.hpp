@@ -154,7 +154,7 @@ asio::awaitable<after> exchange_driver<Downstream>::forward(std::uint32_t cluste
   const route::route* r = entry_->route;
   const std::uint32_t endpoint_number = config.first_endpoint[cluster_index] +
                                         static_cast<std::uint32_t>(pick);
-  const auto& tls = config.tls_of_cluster[cluster_index].context;
+  const auto& tls = config.tls_of_cluster[cluster_index];
   return flow_.forward({
       .slot = view_->pool_slot[endpoint_number],
       .address = &target.address,

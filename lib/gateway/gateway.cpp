@@ -179,14 +179,14 @@ asio::ip::tcp::endpoint gateway::listen(std::string_view address, listener_optio
     // Checked and recorded under the reload lock, so no reload can remove them in between.
     std::lock_guard lock{s.reload_mutex};
     const gateway_config& c = s.config;
-    if (!options.name.empty() &&
-        std::none_of(c.listeners.begin(), c.listeners.end(),
-                     [&](const listener_config& l) { return l.name == options.name; }))
+    auto declares = [](const auto& entries, const std::string& name) {
+      return std::any_of(entries.begin(), entries.end(),
+                         [&](const auto& entry) { return entry.name == name; });
+    };
+    if (!options.name.empty() && !declares(c.listeners, options.name))
       throw std::invalid_argument("gateway: no listener named '" + options.name +
                                   "' is declared (gateway_config::listeners)");
-    if (!options.tls.empty() && std::none_of(c.tls.begin(), c.tls.end(), [&](const named_tls& t) {
-          return t.name == options.tls;
-        }))
+    if (!options.tls.empty() && !declares(c.tls, options.tls))
       throw std::invalid_argument("gateway: no TLS settings named '" + options.tls +
                                   "' are declared (gateway_config::tls)");
     if (!options.name.empty()) s.served_listeners.push_back(options.name);

@@ -33,6 +33,10 @@ namespace gantry::detail {
 template <net::byte_stream Stream>
 class http1_server;
 
+// A stream that sets itself up with a handshake before any byte of HTTP (TLS).
+template <class Stream>
+concept handshaking_stream = requires(Stream& s) { s.async_handshake(core::use_tuple); };
+
 // What a connection of `http1_server` needs only while it reads a request or carries an
 // exchange: the parser, the read buffer, the working strings, the body writer, and the
 // exchange driver with its upstream codec. About 2 KiB and more on the heap (header buffers):
@@ -56,7 +60,7 @@ class http1_server final : public session_base {
   // `binding` says whose routes and which client options; it outlives the connection.
   http1_server(worker& owner, const listener_binding& binding, Stream client);
   ~http1_server() override;
-  const client_options& options() const noexcept { return options_; }
+  const client_options& options() const noexcept { return binding_.client; }
   http1_server(const http1_server&) = delete;
   http1_server& operator=(const http1_server&) = delete;
 
@@ -67,6 +71,8 @@ class http1_server final : public session_base {
   asio::awaitable<bool> serve_until_idle();
   // Streams with a handshake (TLS) have it first, within the request head's timeout; false
   // when it failed (the connection is closed). Its facts join the connection's.
+  // Called only for a `handshaking_stream` (its body is empty for the others, which an
+  // explicit instantiation still compiles).
   asio::awaitable<bool> handshake();
   auto wait_readable() { return client_.async_wait_readable(core::use_tuple); }
   asio::awaitable<void> linger();
@@ -97,7 +103,7 @@ class http1_server final : public session_base {
   bool has_queued() const noexcept { return state_->body.has_queued(); }
   void queue_end(const http::headers& trailers) { state_->body.queue_end(trailers); }
   transfer send(std::string_view piece = {}) {
-    arm(options_.body_timeout);
+    arm(options().body_timeout);
     return client_.async_write({asio::buffer(state_->out), asio::buffer(piece)}, core::use_tuple);
   }
   std::error_code written(const transfer_result& r);
@@ -147,7 +153,6 @@ class http1_server final : public session_base {
 
   worker& owner_;
   const listener_binding& binding_;
-  const client_options& options_;
   Stream client_;
   std::unique_ptr<http1_connection_state<Stream>> state_;
   // The connection's facts, which each exchange's `downstream` gets, and what they view.

@@ -48,7 +48,7 @@ http1_connection_state<Stream>::http1_connection_state(worker& owner, http1_serv
 
 template <net::byte_stream Stream>
 http1_server<Stream>::http1_server(worker& owner, const listener_binding& binding, Stream client)
-    : owner_{owner}, binding_{binding}, options_{binding.client}, client_{std::move(client)} {
+    : owner_{owner}, binding_{binding}, client_{std::move(client)} {
   // The connection's facts, for every exchange on it: X-Forwarded-For and -Proto, policies
   // and the log read them.
   if (const auto peer = client_.remote_endpoint(); peer.port() != 0) {
@@ -70,7 +70,7 @@ void http1_server<Stream>::ensure_state() {
   state_ = owner_.take_state<http1_connection_state<Stream>>();
   if (state_) {
     state_->driver.bind(*this);
-    state_->parser.set_limits(options_.request_limits);  // it may come from another listener
+    state_->parser.set_limits(options().request_limits);  // it may come from another listener
   } else {
     state_ = std::make_unique<http1_connection_state<Stream>>(owner_, *this);
   }
@@ -95,7 +95,8 @@ template <net::byte_stream Stream>
 asio::awaitable<void> serve_connection(std::shared_ptr<worker> owner,
                                        const listener_binding* binding, Stream client) {
   http1_server<Stream> s{*owner, *binding, std::move(client)};
-  if (!co_await s.handshake()) co_return;
+  if constexpr (handshaking_stream<Stream>)
+    if (!co_await s.handshake()) co_return;
   while (co_await s.serve_until_idle()) {
     // Idle: nothing but this frame and the wait (a deadline or stop closes the socket).
     const auto [ec] = co_await s.wait_readable();
@@ -106,8 +107,8 @@ asio::awaitable<void> serve_connection(std::shared_ptr<worker> owner,
 
 template <net::byte_stream Stream>
 asio::awaitable<bool> http1_server<Stream>::handshake() {
-  if constexpr (requires { client_.async_handshake(core::use_tuple); }) {
-    arm(options_.request_head_timeout);  // an idle connection: past it, the tick closes it
+  if constexpr (handshaking_stream<Stream>) {
+    arm(options().request_head_timeout);  // an idle connection: past it, the tick closes it
     const auto [ec] = co_await client_.async_handshake(core::use_tuple);
     deadline_ = clock::time_point::max();
     if (ec) {
@@ -196,7 +197,7 @@ typename http1_server<Stream>::head_read http1_server<Stream>::next_request_head
   if (!state_ || state_->in.empty()) {
     if (owner_.draining()) return head_read::closed;
     phase_ = phase::idle;
-    arm(options_.keepalive_timeout);
+    arm(options().keepalive_timeout);
     const auto ec = read_ready_bytes();
     if (ec == asio::error::would_block) return head_read::pending;
     if (ec) return head_read::closed;
@@ -207,7 +208,7 @@ typename http1_server<Stream>::head_read http1_server<Stream>::next_request_head
 template <net::byte_stream Stream>
 typename http1_server<Stream>::head_read http1_server<Stream>::begin_head() {
   phase_ = phase::reading_head;
-  arm(options_.request_head_timeout);
+  arm(options().request_head_timeout);
   ensure_buffer();
   request_bytes_ = 0;
   return parse_head();
@@ -262,12 +263,12 @@ std::optional<http::status> http1_server<Stream>::plan_exchange() {
   const auto host = req.fields.get("Host");
   if ((host && !http::is_valid_host(*host)) || !http::to_origin_form(req) ||
       // Routes and their policies see one spelling of each path, and so does the upstream.
-      http::normalize_path(req.target, options_.paths) != http::path_error::none)
+      http::normalize_path(req.target, options().paths) != http::path_error::none)
     return http::status::bad_request;
   has_body_ = state_->parser.chunked() || state_->parser.content_length().value_or(0) > 0;
   close_after_ = !state_->parser.keep_alive() || owner_.draining() ||
-                 (options_.max_requests_per_connection != 0 &&
-                  requests_served_ >= options_.max_requests_per_connection);
+                 (options().max_requests_per_connection != 0 &&
+                  requests_served_ >= options().max_requests_per_connection);
   // An upgrade is not forwarded (Upgrade is hop-by-hop); what follows its head is another
   // protocol, so the connection ends with this exchange.
   for (http::field f : req.fields)
@@ -304,20 +305,20 @@ body_step http1_server<Stream>::next_piece() {
 template <net::byte_stream Stream>
 transfer http1_server<Stream>::read_more() {
   if (continue_due_) return continue_then_read();
-  arm(options_.body_timeout);
+  arm(options().body_timeout);
   return client_.async_read_some(state_->in.prepare(), core::use_tuple);
 }
 
 template <net::byte_stream Stream>
 transfer http1_server<Stream>::continue_then_read() {
   continue_due_ = false;
-  arm(options_.body_timeout);
+  arm(options().body_timeout);
   const auto [ec, n] = co_await client_.async_write(
       {asio::buffer(http1_server_detail::continue_response), asio::const_buffer{}},
       core::use_tuple);
   state_->driver.exchange().response_bytes += n;
   if (ec) co_return transfer_result{ec, 0};
-  arm(options_.body_timeout);
+  arm(options().body_timeout);
   co_return co_await client_.async_read_some(state_->in.prepare(), core::use_tuple);
 }
 

@@ -12,6 +12,7 @@
 #include <asio/ip/address.hpp>
 
 #include "../net/tls_context.hpp"
+#include "gantry/net/address.hpp"
 
 namespace gantry::detail {
 namespace {
@@ -79,7 +80,7 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
       continue;
     }
     s->settings_of_clusters.push_back(c.tls);
-    snapshot::cluster_tls& tls = s->tls_of_cluster.emplace_back();
+    std::shared_ptr<const net::tls_context>& tls = s->tls_of_cluster.emplace_back();
     const upstream::cluster& compiled = s->clusters.back();
     for (const upstream::endpoint& e : compiled.endpoints) {
       std::string& name = s->tls_server_name.emplace_back();
@@ -88,8 +89,7 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
       if (!name.empty()) continue;
       // The endpoint's host; an address names no certificate (mbedTLS 2.28 checks DNS names
       // only) and is no SNI.
-      std::string_view host = std::string_view{e.name}.substr(0, e.name.rfind(':'));
-      if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+      const std::string_view host = net::host_of(e.name);
       std::error_code not_an_address;
       asio::ip::make_address(host, not_an_address);
       if (not_an_address)
@@ -100,7 +100,7 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
     }
     if (!c.tls) continue;
     try {
-      tls.context = net::tls_context::client(*c.tls);
+      tls = net::tls_context::client(*c.tls);
     } catch (const std::invalid_argument& e) {
       add_lines(errors, "cluster '" + c.name + "': tls.", e.what());
     }
@@ -225,9 +225,9 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
   require(served.listeners, "listener",
           [&](const std::string& name) { return s->listener(name) != nullptr; });
   require(served.tls, "tls", [&](const std::string& name) {
-    return s->tls_context(name) != nullptr ||
-           std::any_of(config.tls.begin(), config.tls.end(),
-                       [&](const named_tls& t) { return t.name == name; });  // said above
+    // Declared is enough: a declared entry whose files failed has its problem said above.
+    return std::any_of(config.tls.begin(), config.tls.end(),
+                       [&](const named_tls& t) { return t.name == name; });
   });
   errors.throw_if_any();
   return s;

@@ -71,16 +71,13 @@ struct snapshot {
   // The gateway's own routes first, then each named listener's, in declared order.
   std::vector<route_set> listeners;
   std::vector<upstream::cluster> clusters;
-  // By cluster: the TLS context of a cluster that speaks TLS, and the name its endpoints'
-  // certificates must carry (empty: each endpoint's host); null for plain HTTP.
-  struct cluster_tls {
-    std::shared_ptr<const net::tls_context> context;
-  };
-  std::vector<cluster_tls> tls_of_cluster;
+  // By cluster: the TLS context of a cluster that speaks TLS; null for plain HTTP.
+  std::vector<std::shared_ptr<const net::tls_context>> tls_of_cluster;
   // By endpoint number: the name a TLS endpoint's certificate must carry and the SNI sent
   // (the cluster's server_name, else the endpoint's host); empty for plain endpoints, and for
   // an IP address a cluster that does not verify connects to (no SNI then).
   std::vector<std::string> tls_server_name;
+  // By cluster: its TLS settings, which key the pool's slots with the endpoint.
   std::vector<std::optional<net::tls_client_settings>> settings_of_clusters;
   // Endpoints are numbered across all clusters: cluster c's endpoint e is
   // first_endpoint[c] + e.

@@ -6,6 +6,13 @@
 
 namespace gantry::net {
 
+std::string_view host_of(std::string_view host_port) noexcept {
+  std::string_view host = host_port.substr(0, host_port.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return host;
+}
+
 std::vector<asio::ip::tcp::endpoint> resolve(std::string_view host_port) {
   auto fail = [&](std::string_view why) {
     return std::invalid_argument("bad address '" + std::string(host_port) +
@@ -13,7 +20,7 @@ std::vector<asio::ip::tcp::endpoint> resolve(std::string_view host_port) {
   };
   auto colon = host_port.rfind(':');
   if (colon == std::string_view::npos) throw fail("expected HOST:PORT");
-  std::string host{host_port.substr(0, colon)};
+  std::string host{host_of(host_port)};
   std::string port{host_port.substr(colon + 1)};
   // Digit by digit, stopping past 65535: std::stoul would throw std::out_of_range on a port
   // too long for its type, which callers do not expect.
@@ -31,8 +38,6 @@ std::vector<asio::ip::tcp::endpoint> resolve(std::string_view host_port) {
     }
   }
   if (!valid_port) throw fail("the port must be a number from 0 to 65535");
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "*") host = "0.0.0.0";
 
   asio::io_context io;

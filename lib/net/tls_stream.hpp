@@ -114,7 +114,6 @@ class tls_stream {
   asio::ip::tcp::endpoint remote_endpoint() const noexcept { return s_->lower.remote_endpoint(); }
   asio::ip::tcp::endpoint local_endpoint() const noexcept { return s_->lower.local_endpoint(); }
   auto get_executor() noexcept { return s_->lower.get_executor(); }
-  Lower& lower() noexcept { return s_->lower; }
 
  private:
   // mbedTLS's largest plaintext record.

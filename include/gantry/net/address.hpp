@@ -13,6 +13,10 @@ namespace gantry::net {
 /// Throws `std::invalid_argument` naming the text when it is malformed or does not resolve.
 std::vector<asio::ip::tcp::endpoint> resolve(std::string_view host_port);
 
+/// The host of "host:port" or "[v6]:port", without the port or the brackets: "::1" of
+/// "[::1]:443". Text without a colon is all host.
+std::string_view host_of(std::string_view host_port) noexcept;
+
 /// Like `resolve`, but keeps only the first endpoint.
 asio::ip::tcp::endpoint resolve_one(std::string_view host_port);
 

@@ -163,6 +163,38 @@ TEST_CASE("tls_stream: an idle connection gives its read buffer back and reads o
   CHECK(p.send(*p.server, *p.client, std::string(40'000, 'z')) == std::string(40'000, 'z'));
 }
 
+TEST_CASE("tls_stream: close_notify ends the stream; a bare close after the handshake does not") {
+  auto server_context = tls_context::server(server_settings());
+  auto client_context = tls_context::client(client_settings());
+  auto read_end = [](tls_pair& p) {
+    std::error_code result = asio::error::would_block;
+    char byte = 0;
+    p.server->async_read_some(asio::buffer(&byte, 1),
+                              [&](std::error_code ec, std::size_t) { result = ec; });
+    p.io.restart();
+    p.io.run_for(5s);
+    return result;
+  };
+  SUBCASE("close_notify, then the transport's end: an orderly end") {
+    tls_pair p{server_context, client_context, "api.example.com"};
+    REQUIRE(!p.handshake().server);
+    std::error_code ec;
+    p.client->shutdown_send(ec);
+    CHECK(!ec);
+    CHECK(read_end(p) == asio::error::eof);
+  }
+  SUBCASE("the transport's end alone: what was read may have been cut short") {
+    tls_pair p{server_context, client_context, "api.example.com"};
+    REQUIRE(!p.handshake().server);
+    std::error_code ec;
+    p.client_end.shutdown_send(ec);  // under the TLS layer: no close_notify
+    const std::error_code end = read_end(p);
+    CHECK(end);
+    CHECK(end != asio::error::eof);
+    CHECK(end == gantry::net::tls_truncated());
+  }
+}
+
 TEST_CASE("tls_stream: every split of the ciphertext makes the same exchange") {
   auto server_context = tls_context::server(server_settings());
   auto client_context = tls_context::client(client_settings());
