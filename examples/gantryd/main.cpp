@@ -289,6 +289,16 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
   return text;
 }
 
+// What a loaded configuration is worth fixing for, on stderr: "file:line:col: field: warning:
+// ...".
+void print_warnings(const gantry::config::document& doc) {
+  for (const auto& w : doc.warnings) {
+    auto located = w;
+    located.message = "warning: " + located.message;
+    fmt::print(stderr, "{}\n", located.to_string());
+  }
+}
+
 // The admin listener's routes: Prometheus metrics and a health check. It runs on the
 // gateway's workers, beside the listeners of the configuration.
 gantry::listener_config admin_listener(std::shared_ptr<const gantry::policy::metrics_registry> r) {
@@ -341,6 +351,7 @@ int check(const command_line& cmd) {
     config_source source;
     source.file = cmd.check_file;
     auto doc = source.load_first(cmd.workers);
+    print_warnings(doc);
     apply_command_line(doc, cmd);
     const std::string summary = fmt::format(
         "{}: valid ({} clusters, {} routes, {} policies, {} named listeners)\n", source.file,
@@ -414,6 +425,7 @@ int main(int argc, char** argv) {
         stamp = file_stamp::of(source.file);
       }
       doc = source.load_first(cmd.workers);
+      print_warnings(doc);
     }
     apply_command_line(doc, cmd);
 
@@ -424,13 +436,15 @@ int main(int argc, char** argv) {
 
     raise_descriptor_limit();
     // The admin listener's metrics are the configuration's registry, so they survive reloads.
-    std::shared_ptr<const gantry::policy::metrics_registry> admin_registry;
+    std::shared_ptr<gantry::policy::metrics_registry> admin_registry;
     if (doc.admin_listen) {
       admin_registry = source.options.metrics != nullptr
                            ? source.options.metrics
                            : std::make_shared<gantry::policy::metrics_registry>(1);
       add_admin_listener(doc.gateway, admin_registry);
     }
+    // Connections and TLS handshakes are counted where the exchanges are.
+    doc.options.metrics = admin_registry != nullptr ? admin_registry : source.options.metrics;
     gantry::gateway gw{doc.options};
     gw.configure(std::move(doc.gateway));
     auto print_bound = [](std::string_view what, const asio::ip::tcp::endpoint& at) {
@@ -467,6 +481,7 @@ int main(int argc, char** argv) {
     auto reload = [&](std::string_view why) {
       try {
         gantry::config::document next = source.load();
+        print_warnings(next);
         if (admin_registry) add_admin_listener(next.gateway, admin_registry);
         gw.reload(std::move(next.gateway));
         fmt::print("gantryd: reloaded {} ({}), generation {}\n", source.file, why, gw.generation());

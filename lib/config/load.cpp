@@ -11,11 +11,12 @@
 #include <stdexcept>
 #include <utility>
 
+#include "../net/tls_context.hpp"
 #include "fields.hpp"
 #include "gantry/core/read_file.hpp"
+#include "gantry/net/address.hpp"
 #include "gantry/policy/direct_response.hpp"
 #include "gantry/route/route_table.hpp"
-#include "../net/tls_context.hpp"
 #include "node_state.hpp"
 #include "values.hpp"
 
@@ -136,7 +137,8 @@ class loader {
   // of their own (the address, made unique); that name. The files are read now, so that a
   // problem with them is reported at its field.
   std::string read_tls(const node& n, const std::string& address, document& doc) {
-    if (!n.expect_map({"certificates", "client_ca", "client_certificates", "alpn"})) return {};
+    if (!n.expect_map({"certificates", "client_ca", "client_certificates", "alpn", "strict_sni"}))
+      return {};
     const std::size_t before = node_access::context(n).problems();
     net::tls_server_settings settings;
     const node certificates = n.required("certificates");
@@ -163,8 +165,9 @@ class loader {
         mode.fail(fmt::format("unknown value {}: give off, optional or required", quote(*text)));
     }
     n["alpn"].read(settings.alpn);
+    n["strict_sni"].read(settings.strict_sni);
     if (node_access::context(n).problems() == before)
-      check_tls(n, [&] { net::tls_context::server(settings); });
+      check_tls(n, [&] { return net::tls_context::server(settings); });
 
     std::string name = address;
     for (int i = 2; std::any_of(doc.gateway.tls.begin(), doc.gateway.tls.end(),
@@ -200,27 +203,41 @@ class loader {
     }
     n["alpn"].read(settings.alpn);
     if (node_access::context(n).problems() == before)
-      check_tls(n, [&] { net::tls_context::client(settings); });
+      check_tls(n, [&] { return net::tls_context::client(settings); });
     return settings;
   }
 
   // Reads the certificates, keys and CAs as the gateway will (`make` makes the context),
-  // reporting each problem at the field it names ("certificates[1].key: ...").
+  // reporting each problem, and each warning, at the field it names ("certificates[1].key:
+  // ...").
   template <class Make>
   static void check_tls(const node& n, Make make) {
-    try {
-      make();
-    } catch (const std::invalid_argument& e) {
-      std::string_view text = e.what();
+    // Each line is "field: message".
+    auto each_line = [&](std::string_view text, auto report) {
       while (!text.empty()) {
         const auto end = text.find('\n');
         const std::string_view line = text.substr(0, end);
-        if (const auto colon = line.find(": "); colon != std::string_view::npos)
-          n.fail_at(line.substr(0, colon), line.substr(colon + 2));
+        const auto colon = line.find(": ");
+        if (colon != std::string_view::npos)
+          report(line.substr(0, colon), line.substr(colon + 2));
         else
-          n.fail(line);
+          report(std::string_view{}, line);
         text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
       }
+    };
+    try {
+      const auto context = make();
+      for (const std::string& warning : context->warnings())
+        each_line(warning, [&](std::string_view field, std::string_view message) {
+          n.warn_at(field, message);
+        });
+    } catch (const std::invalid_argument& e) {
+      each_line(e.what(), [&](std::string_view field, std::string_view message) {
+        if (field.empty())
+          n.fail(message);
+        else
+          n.fail_at(field, message);
+      });
     }
   }
 
@@ -398,7 +415,17 @@ class loader {
         read_address(endpoint, detail::address_use::upstream, address);
         if (!address.empty()) c.endpoints.push_back(std::move(address));
       }
-      if (item["tls"].present()) c.tls = read_upstream_tls(item["tls"]);
+      if (item["tls"].present()) {
+        c.tls = read_upstream_tls(item["tls"]);
+        // A certificate names hosts, not addresses: verifying one needs the name.
+        const auto address =
+            std::find_if(c.endpoints.begin(), c.endpoints.end(),
+                         [](const std::string& e) { return net::host_is_address(e); });
+        if (c.tls->verify && c.tls->server_name.empty() && address != c.endpoints.end())
+          item["tls"].fail_at(
+              "server_name",
+              fmt::format("required, as endpoint {} is an IP address", quote(*address)));
+      }
       out.push_back(std::move(c));
     }
   }
@@ -907,6 +934,11 @@ document load(std::string_view text, std::string name, const load_options& optio
                              .message = fmt::format("and {} more problems", context->dropped)});
     throw error{std::move(diagnostics)};
   }
+  doc.warnings = std::move(context->warnings);
+  std::stable_sort(doc.warnings.begin(), doc.warnings.end(),
+                   [](const diagnostic& a, const diagnostic& b) {
+                     return std::pair{a.line, a.column} < std::pair{b.line, b.column};
+                   });
   return doc;
 }
 

@@ -393,17 +393,28 @@ void node::fail(std::string_view message) const {
   state_->context->report(state_->line, state_->column, state_->path, std::string{message});
 }
 
+namespace {
+
+// The path of `field` below the node at `path`.
+std::string path_of(const std::string& path, std::string_view field) {
+  if (!field.starts_with('[')) return child_path(path, field);
+  std::string out = path;
+  out.append(field);
+  return out;
+}
+
+}  // namespace
+
 void node::fail_at(std::string_view field, std::string_view message) const {
   node at = node_access::find(*this, field);
-  std::string path;
-  if (field.starts_with('[')) {
-    path = state_->path;
-    path.append(field);
-  } else {
-    path = child_path(state_->path, field);
-  }
-  state_->context->report(at.state_->line, at.state_->column, std::move(path),
+  state_->context->report(at.state_->line, at.state_->column, path_of(state_->path, field),
                           std::string{message});
+}
+
+void node::warn_at(std::string_view field, std::string_view message) const {
+  node at = node_access::find(*this, field);
+  state_->context->warn(at.state_->line, at.state_->column, path_of(state_->path, field),
+                        std::string{message});
 }
 
 }  // namespace gantry::config

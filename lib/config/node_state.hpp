@@ -29,6 +29,8 @@ struct load_context {
   std::string file;
   std::vector<diagnostic> diagnostics;
   std::size_t dropped = 0;
+  // What does not stop the load (`document::warnings`); as many as problems at most.
+  std::vector<diagnostic> warnings;
   // Work left: aliases let a small document name the same big list or map many times
   // ("billion laughs"), so the nodes visited and map keys scanned are counted against a
   // budget proportional to the text's size, far above what any document without such
@@ -49,12 +51,21 @@ struct load_context {
       ++dropped;
       return;
     }
+    diagnostics.push_back(located(line, column, std::move(path), std::move(message)));
+  }
+  // Records a warning, as `report` does a problem.
+  void warn(int line, int column, std::string path, std::string message) {
+    if (warnings.size() < max_diagnostics)
+      warnings.push_back(located(line, column, std::move(path), std::move(message)));
+  }
+
+  diagnostic located(int line, int column, std::string path, std::string message) const {
     const bool known = line >= 0 && column >= 0;
-    diagnostics.push_back({.file = file,
-                           .line = known ? line + 1 : 0,
-                           .column = known ? column + 1 : 0,
-                           .path = one_line(std::move(path)),
-                           .message = one_line(std::move(message))});
+    return {.file = file,
+            .line = known ? line + 1 : 0,
+            .column = known ? column + 1 : 0,
+            .path = one_line(std::move(path)),
+            .message = one_line(std::move(message))};
   }
 
   // `text` with control bytes written as \xNN, as `quote` writes them. A field path holds

@@ -116,6 +116,7 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::send_local(bo
 
 template <class Downstream, class Upstream, class Chain>
 asio::awaitable<void> exchange_flow<Downstream, Upstream, Chain>::fail(std::error_code ec) {
+  exchange_.error = ec;
   if (const auto status = status_for(ec)) co_await fail(*status);
 }
 
@@ -269,7 +270,10 @@ asio::awaitable<after> exchange_flow<Downstream, Upstream, Chain>::relay_respons
     co_return co_await send_local(true);
   }
   // Cut mid-body, on either side: the client must not see a whole response.
-  if (pumped.error) co_return after::close;
+  if (pumped.error) {
+    exchange_.error = pumped.error;
+    co_return after::close;
+  }
   co_return down_->closes_after() ? after::close : after::keep_alive;
 }
 

@@ -3,6 +3,7 @@
 #include <optional>
 #include <utility>
 
+#include "../net/tls_client_session.hpp"
 #include "../net/tls_over_tcp.hpp"
 
 #include "gantry/core/ascii.hpp"
@@ -91,12 +92,21 @@ asio::awaitable<std::error_code> http1_client::connect(const target& to) {
     } catch (const std::exception&) {  // no memory for its records, or no name to verify
       co_return proxy_errc::upstream_failed;
     }
-    // The handshake is part of connecting, on the same deadline.
+    // The handshake is part of connecting, on the same deadline. It resumes the session of
+    // the slot's last one when the upstream agrees.
+    net::tls_client_session& session = owner_.upstream_session(to.slot);
+    session.offer(conn_->tls->stream.native_handle());
     arm(options_.connect_timeout);
     auto [handshake] = co_await conn_->tls->stream.async_handshake(core::use_tuple);
     deadline_ = clock::time_point::max();
+    if (timed_out_ || handshake) session.forget();
     if (timed_out_) co_return proxy_errc::upstream_timed_out;
-    if (handshake) co_return proxy_errc::upstream_failed;
+    if (handshake == asio::error::eof) handshake = net::tls_truncated();
+    // The TLS layer's reason goes to the log (a 502, as a transport failure is).
+    if (handshake)
+      co_return net::is_tls_error(handshake) ? handshake
+                                             : make_error_code(proxy_errc::upstream_failed);
+    session.save(conn_->tls->stream.native_handle());  // with a ticket renewed, if one came
   }
   co_return std::error_code{};
 }

@@ -111,10 +111,18 @@ asio::awaitable<bool> http1_server<Stream>::handshake() {
     arm(options().request_head_timeout);  // an idle connection: past it, the tick closes it
     const auto [ec] = co_await client_.async_handshake(core::use_tuple);
     deadline_ = clock::time_point::max();
+    using policy::connection_event;
     if (ec) {
-      client_.close();
+      // A stop closing it is no failure of the client's.
+      if (timed_out_ || !owner_.draining())
+        owner_.count(timed_out_ ? connection_event::tls_timed_out : connection_event::tls_failed);
+      // The alert is sent; what the client sent meanwhile (the rest of its flight) is read
+      // before closing, or the close would reset the connection and lose the alert.
+      co_await drain_and_close(client_.lower());
       co_return false;
     }
+    owner_.count(client_.resumed() ? connection_event::tls_resumed
+                                   : connection_event::tls_full_handshake);
     facts_.scheme = "https";
     facts_.tls = &client_.facts();
   }
@@ -173,8 +181,14 @@ asio::awaitable<bool> http1_server<Stream>::serve_until_idle() {
 // Half-closes, then drains what the client still sends until it closes too (bounded).
 template <net::byte_stream Stream>
 asio::awaitable<void> http1_server<Stream>::linger() {
+  return drain_and_close(client_);
+}
+
+template <net::byte_stream Stream>
+template <class Transport>
+asio::awaitable<void> http1_server<Stream>::drain_and_close(Transport& transport) {
   std::error_code ec;
-  client_.shutdown_send(ec);
+  transport.shutdown_send(ec);
   if (!ec && !timed_out_) {
     phase_ = phase::idle;
     arm(http1_server_detail::linger_time);
@@ -183,7 +197,7 @@ asio::awaitable<void> http1_server<Stream>::linger() {
     ensure_buffer();
     for (std::size_t drained = 0; drained < 64 * 1024;) {
       state_->in.clear();
-      auto [read_ec, n] = co_await client_.async_read_some(state_->in.prepare(), core::use_tuple);
+      auto [read_ec, n] = co_await transport.async_read_some(state_->in.prepare(), core::use_tuple);
       if (read_ec) break;
       drained += n;
     }

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "../net/tls_error.hpp"
 #include "gantry/http/error.hpp"
 
 namespace gantry {
@@ -41,6 +42,8 @@ const std::error_category& proxy_category() noexcept {
 std::optional<http::status> status_for(const std::error_code& ec) noexcept {
   if (ec.category() == http::category())
     return http::status_for(static_cast<http::errc>(ec.value()));
+  // The TLS layer's errors reach an exchange only from a handshake with its upstream.
+  if (net::is_tls_error(ec)) return http::status::bad_gateway;
   if (ec.category() != proxy_category()) return std::nullopt;
   switch (static_cast<proxy_errc>(ec.value())) {
     case proxy_errc::upstream_unreachable:

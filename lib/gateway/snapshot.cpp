@@ -89,11 +89,8 @@ std::shared_ptr<const snapshot> snapshot::compile(const gateway_config& config,
       if (!name.empty()) continue;
       // The endpoint's host; an address names no certificate (mbedTLS 2.28 checks DNS names
       // only) and is no SNI.
-      const std::string_view host = net::host_of(e.name);
-      std::error_code not_an_address;
-      asio::ip::make_address(host, not_an_address);
-      if (not_an_address)
-        name = host;
+      if (!net::host_is_address(e.name))
+        name = net::host_of(e.name);
       else if (c.tls->verify)
         errors.add("cluster '" + c.name + "': tls.server_name: required, as endpoint '" +
                    e.name + "' is an IP address");

@@ -7,6 +7,7 @@
 #include <new>
 #include <optional>
 
+#include "../net/tls_client_session.hpp"
 #include "../net/tls_stream.hpp"
 #include "gantry/core/async.hpp"
 #include "session.hpp"
@@ -61,7 +62,7 @@ void worker::publish(std::shared_ptr<const snapshot> config) {
       if (known != pool_addresses_.end()) {
         view->pool_slot.push_back(static_cast<std::uint32_t>(known - pool_addresses_.begin()));
       } else {
-        pool_addresses_.push_back({e.address, tls, name});
+        pool_addresses_.push_back({.address = e.address, .tls = tls, .server_name = name});
         view->pool_slot.push_back(pool_.add_endpoint());
       }
     }
@@ -74,6 +75,12 @@ void worker::publish(std::shared_ptr<const snapshot> config) {
 }
 
 worker::~worker() = default;
+
+net::tls_client_session& worker::upstream_session(std::uint32_t slot) {
+  auto& session = pool_addresses_[slot].session;
+  if (!session) session = std::make_unique<net::tls_client_session>();
+  return *session;
+}
 
 void worker::listen(asio::ip::tcp::acceptor acceptor, listener_binding binding) {
   if (draining_) {  // stopped before it started

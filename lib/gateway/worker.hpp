@@ -27,6 +27,9 @@
 namespace gantry::testing {
 class memory_stream;
 }
+namespace gantry::net {
+class tls_client_session;
+}
 
 namespace gantry::detail {
 
@@ -72,10 +75,17 @@ class worker : public std::enable_shared_from_this<worker> {
   void publish(std::shared_ptr<const snapshot> config);
   asio::any_io_executor executor() const noexcept { return executor_; }
   upstream::pool& pool() noexcept { return pool_; }
+  // The TLS session last established with a pool slot's upstream, which its next connection
+  // offers to resume.
+  net::tls_client_session& upstream_session(std::uint32_t slot);
   /// Draws for weighted splits; per worker, so no lock.
   std::mt19937_64& random() noexcept { return random_; }
   std::uint32_t index() const noexcept { return index_; }
   bool draining() const noexcept { return draining_; }
+  // Counts a connection event when the gateway has a registry to count into.
+  void count(policy::connection_event event) const noexcept {
+    if (options_.metrics) options_.metrics->count(index_, event);
+  }
 
   // Read buffers are recycled through the worker so a request allocates none.
   std::unique_ptr<char[]> take_buffer();
@@ -126,6 +136,7 @@ class worker : public std::enable_shared_from_this<worker> {
   // Runs a session on a connection whose budget unit is taken.
   template <class Stream>
   void start_session(Stream client, const listener_binding& binding) {
+    count(policy::connection_event::accepted);
     asio::co_spawn(executor_, serve_connection(shared_from_this(), &binding, std::move(client)),
                    report_exception);
   }
@@ -155,6 +166,7 @@ class worker : public std::enable_shared_from_this<worker> {
     asio::ip::tcp::endpoint address;
     std::optional<net::tls_client_settings> tls;
     std::string server_name;
+    std::unique_ptr<net::tls_client_session> session{};  // made on first use
   };
   std::vector<pool_key> pool_addresses_;
   std::shared_ptr<worker_view> view_;

@@ -13,6 +13,12 @@ std::string_view host_of(std::string_view host_port) noexcept {
   return host;
 }
 
+bool host_is_address(std::string_view host_port) noexcept {
+  std::error_code not_an_address;
+  asio::ip::make_address(host_of(host_port), not_an_address);
+  return !not_an_address;
+}
+
 std::vector<asio::ip::tcp::endpoint> resolve(std::string_view host_port) {
   auto fail = [&](std::string_view why) {
     return std::invalid_argument("bad address '" + std::string(host_port) +

@@ -154,8 +154,10 @@ struct tls_context::impl {
     const std::string_view asked{reinterpret_cast<const char*>(name), size};
     // The BIO context is the connection's tls_session (tls_stream sets it so).
     static_cast<tls_session*>(ssl->p_bio)->sni.assign(asked);
-    const served* pick = static_cast<const impl*>(self)->match(asked);
-    if (pick == nullptr) return 0;  // the default certificate
+    const impl& context = *static_cast<const impl*>(self);
+    const served* pick = context.match(asked);
+    // mbedTLS answers a refusal with an unrecognized_name alert.
+    if (pick == nullptr) return context.strict_sni ? -1 : 0;  // else the default certificate
     return mbedtls_ssl_set_hs_own_cert(ssl, const_cast<mbedtls_x509_crt*>(&pick->chain),
                                        const_cast<mbedtls_pk_context*>(&pick->key));
   }
@@ -197,8 +199,32 @@ struct tls_context::impl {
                              files.cert));
       ok = false;
     }
-    if (ok) sign_on_own_group(into.key);
+    if (ok) {
+      sign_on_own_group(into.key);
+      warn_if_out_of_date(into.chain, field + ".cert", files.cert);
+    }
     return ok;
+  }
+
+  // A certificate of the chain that is expired or not valid yet is served all the same (a
+  // renewal may be on its way), and said.
+  void warn_if_out_of_date(const mbedtls_x509_crt& chain, const std::string& field,
+                           const std::string& file) {
+    auto date = [](const mbedtls_x509_time& t) {
+      return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", t.year, t.mon, t.day, t.hour,
+                         t.min, t.sec);
+    };
+    for (const mbedtls_x509_crt* c = &chain; c != nullptr && c->raw.p != nullptr; c = c->next) {
+      const std::vector<std::string> names = names_of(*c);
+      const std::string which = names.empty() ? std::string{"a certificate"}
+                                              : fmt::format("the certificate for {}", names[0]);
+      if (mbedtls_x509_time_is_past(&c->valid_to))
+        warnings.push_back(fmt::format("{}: {}: {} expired on {}; clients will refuse it", field,
+                                       file, which, date(c->valid_to)));
+      else if (mbedtls_x509_time_is_future(&c->valid_from))
+        warnings.push_back(fmt::format("{}: {}: {} is not valid before {}; clients will refuse it",
+                                       field, file, which, date(c->valid_from)));
+    }
   }
 
   // An EC key signs on a copy of its group, so mbedTLS builds the table of multiples of the
@@ -261,6 +287,8 @@ struct tls_context::impl {
 
   bool is_server = false;
   bool verify = false;
+  bool strict_sni = false;
+  std::vector<std::string> warnings;
   std::string server_name;
   mbedtls_ssl_config config;
   mbedtls_entropy_context entropy;
@@ -288,7 +316,9 @@ std::shared_ptr<const tls_context> tls_context::server(const tls_server_settings
       i->certificates.push_back(std::move(served));
     }
   }
-  if (!i->certificates.empty()) {
+  i->strict_sni = settings.strict_sni;
+  // Strict: no default certificate, so a client without SNI finds none to be served.
+  if (!i->certificates.empty() && !settings.strict_sni) {
     impl::served& first = *i->certificates.front();
     if (int ret = mbedtls_ssl_conf_own_cert(&c, &first.chain, &first.key))
       errors.add_mbedtls("certificates[0]", "cannot serve it", ret);
@@ -359,5 +389,6 @@ const mbedtls_ssl_config* tls_context::config() const noexcept { return &impl_->
 bool tls_context::is_server() const noexcept { return impl_->is_server; }
 bool tls_context::verifies() const noexcept { return impl_->verify; }
 const std::string& tls_context::server_name() const noexcept { return impl_->server_name; }
+const std::vector<std::string>& tls_context::warnings() const noexcept { return impl_->warnings; }
 
 }  // namespace gantry::net

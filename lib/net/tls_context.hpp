@@ -34,6 +34,9 @@ class tls_context {
   bool verifies() const noexcept;
   // Client contexts: the name the server's certificate must carry; empty: the caller's.
   const std::string& server_name() const noexcept;
+  // What is worth fixing but does not stop it from serving, one line each, naming its
+  // field as the errors do: "certificates[0].cert: ... expired on 2026-01-31".
+  const std::vector<std::string>& warnings() const noexcept;
 
  private:
   struct impl;

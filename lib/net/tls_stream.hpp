@@ -114,6 +114,8 @@ class tls_stream {
   asio::ip::tcp::endpoint remote_endpoint() const noexcept { return s_->lower.remote_endpoint(); }
   asio::ip::tcp::endpoint local_endpoint() const noexcept { return s_->lower.local_endpoint(); }
   auto get_executor() noexcept { return s_->lower.get_executor(); }
+  // The transport, for what is no longer TLS: draining a connection whose handshake failed.
+  Lower& lower() noexcept { return s_->lower; }
 
  private:
   // mbedTLS's largest plaintext record.
@@ -184,6 +186,8 @@ class tls_stream {
           // The transport ended without close_notify: after the handshake, what was read may
           // have been cut short by anyone on the path, so it is not an orderly end.
           return handshake_done ? tls_truncated() : std::error_code{asio::error::eof};
+        case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:  // say why
+          return tls_certificate_rejected(mbedtls_ssl_get_verify_result(&ssl));
         default:
           return tls_error(ret);
       }

@@ -37,13 +37,14 @@ enum class field : std::uint8_t {
   consumer,
   client,
   scheme,
+  error,
 };
 
 // In `field` order.
-constexpr std::array<std::string_view, 15> names = {
-    "time",        "method",      "path",       "route",    "cluster", "endpoint",
-    "status",      "bytes_in",    "bytes_out",  "duration_ms", "upstream_ms",
-    "request_id",  "consumer",    "client",     "scheme",
+constexpr std::array<std::string_view, 16> names = {
+    "time",     "method",   "path",      "route",       "cluster",     "endpoint",
+    "status",   "bytes_in", "bytes_out", "duration_ms", "upstream_ms", "request_id",
+    "consumer", "client",   "scheme",    "error",
 };
 
 void append_uint(std::string& out, std::uint64_t v) {
@@ -413,6 +414,12 @@ void access_log::format(const exchange& ex, std::string& out) const {
         break;
       case field::scheme:
         detail::append_json_string(out, ex.downstream.scheme);
+        break;
+      case field::error:
+        if (ex.error)
+          detail::append_json_string(out, ex.error.message());  // failures only: allocates
+        else
+          out.append("null");
         break;
     }
   }

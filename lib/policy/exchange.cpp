@@ -16,6 +16,7 @@ void exchange::reset() noexcept {
   endpoint = {};
   request_bytes = 0;
   response_bytes = 0;
+  error.clear();
   local_body_.clear();
   response_depth_ = all_policies;
   origin_ = response_origin::none;

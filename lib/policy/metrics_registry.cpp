@@ -31,6 +31,8 @@ constexpr std::size_t class_of(std::uint16_t status) noexcept {
   return status >= 100 && status <= 599 ? status / 100 : 0;
 }
 
+constexpr std::size_t event_count = 5;  // connection_event's values
+
 using histogram = detail::single_writer_histogram<metrics_registry::bucket_bounds>;
 using detail::bump;
 using detail::read;
@@ -87,6 +89,9 @@ class alignas(64) metrics_registry::shard {
 
   const series* first() const noexcept { return head_.load(std::memory_order_acquire); }
 
+  // Counted by any thread (fetch_add), unlike the series.
+  std::array<std::atomic<std::uint64_t>, event_count> events{};
+
  private:
   // Views into a series' own strings (or, for a lookup, into the caller's).
   struct key {
@@ -135,6 +140,17 @@ void metrics_registry::record(std::size_t shard_index, const metrics_sample& sam
   if (sample.upstream) s.upstream.observe(*sample.upstream);
   bump(s.bytes_in, sample.bytes_in);
   bump(s.bytes_out, sample.bytes_out);
+}
+
+void metrics_registry::count(std::size_t shard_index, connection_event event) noexcept {
+  shards_[shard_index % shards_.size()]->events[static_cast<std::size_t>(event)].fetch_add(
+      1, std::memory_order_relaxed);
+}
+
+std::uint64_t metrics_registry::count(connection_event event) const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& sh : shards_) n += read(sh->events[static_cast<std::size_t>(event)]);
+  return n;
 }
 
 std::string metrics_registry::render() const {
@@ -216,6 +232,27 @@ void metrics_registry::render(std::string& out) const {
          "Bytes of responses written to clients, head and body.");
   for (const auto& [names, t] : merged)
     fmt::format_to(out_it, "gantry_response_bytes_total{{{}}} {}\n", t.labels, t.bytes_out);
+
+  if (const auto accepted = count(connection_event::accepted); accepted > 0) {
+    header("gantry_connections_total", "counter", "Client connections accepted.");
+    fmt::format_to(out_it, "gantry_connections_total {}\n", accepted);
+  }
+  constexpr std::array<std::pair<connection_event, std::string_view>, 4> handshakes = {{
+      {connection_event::tls_full_handshake, "full"},
+      {connection_event::tls_resumed, "resumed"},
+      {connection_event::tls_failed, "failed"},
+      {connection_event::tls_timed_out, "timed_out"},
+  }};
+  std::array<std::uint64_t, handshakes.size()> handshake_counts{};
+  for (std::size_t i = 0; i < handshakes.size(); ++i)
+    handshake_counts[i] = count(handshakes[i].first);
+  if (std::any_of(handshake_counts.begin(), handshake_counts.end(),
+                  [](std::uint64_t n) { return n > 0; })) {
+    header("gantry_tls_handshakes_total", "counter", "TLS handshakes with clients, by result.");
+    for (std::size_t i = 0; i < handshakes.size(); ++i)
+      fmt::format_to(out_it, "gantry_tls_handshakes_total{{result=\"{}\"}} {}\n",
+                     handshakes[i].second, handshake_counts[i]);
+  }
 
   policy_times_.render(out);
 }

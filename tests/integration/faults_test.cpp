@@ -1,7 +1,8 @@
 // Faults with real processes on loopback, and what must hold after each: the right status
 // where a response is still possible, no broken connection reused, and gantryd's descriptors
 // back to where they started. Upstreams that break HTTP framing or stop reading, 10 000 idle
-// clients, and a slowloris population next to normal clients.
+// clients, a slowloris population next to normal clients, and handshakes that fail or stall
+// on a TLS port.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include "common.hpp"
+#include "support/curl.hpp"
+#include "support/test_pki.hpp"
 
 using namespace gantry::testing;
 
@@ -237,4 +240,68 @@ TEST_CASE("faults: a slowloris population does not starve normal clients") {
   CHECK(upstream.request_count() == 101);  // no slow request reached the upstream
   slow.clear();
   check_fds_back(proxy, baseline);
+}
+
+TEST_CASE("faults: plain HTTP, garbage, truncated and stalled handshakes on a TLS port") {
+  test_pki pki;
+  const auto cert = pki.issue("api.example.com", {"api.example.com"});
+  stub_upstream upstream{stub::echo()};
+  gantryd proxy{{.upstreams = {upstream.address()},
+                 .workers = 1,
+                 .args = {"--tls-cert", cert.chain.string(), "--tls-key", cert.key.string(),
+                          "--admin", "127.0.0.1:0", "--request-head-timeout", "500"}}};
+  const std::string admin_line = "gantryd admin on 127.0.0.1:";
+  const auto admin = proxy.process().wait_for_line(admin_line, after(10s));
+  REQUIRE(admin);
+  const auto admin_port = static_cast<std::uint16_t>(std::stoul(admin->substr(admin_line.size())));
+  auto https_get = [&] {
+    return run_curl({"--cacert", pki.ca().string(), "--resolve",
+                     "api.example.com:" + std::to_string(proxy.port()) + ":127.0.0.1",
+                     "https://api.example.com:" + std::to_string(proxy.port()) + "/ok"},
+                    after(30s));
+  };
+  REQUIRE(https_get().status.ok());
+  const int baseline = settled_fd_count(proxy);
+  auto d = after(30s);
+  // The first bytes of a ClientHello whose record says 64 bytes follow.
+  const std::string_view half_hello{"\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03", 11};
+
+  {
+    // Plain HTTP, and a record of garbage: closed at once, never answered in HTTP.
+    tcp_client plain{proxy.port(), d};
+    REQUIRE(plain.send("GET / HTTP/1.1\r\nHost: api\r\n\r\n", d));
+    std::string got;
+    CHECK(plain.wait_for_close(after(5s), &got));
+    CHECK(got.find("HTTP/1.1") == std::string::npos);
+    tcp_client garbage{proxy.port(), d};
+    REQUIRE(garbage.send(std::string_view{"\x16\x03\x03\x00\x05\xde\xad\xbe\xef\x00", 10}, d));
+    CHECK(garbage.wait_for_close(after(5s)));
+    // Half a ClientHello, then the client's end: a truncated handshake.
+    tcp_client truncated{proxy.port(), d};
+    REQUIRE(truncated.send(half_hello, d));
+    truncated.shutdown_send();
+    CHECK(truncated.wait_for_close(after(5s)));
+  }
+  {
+    // Twenty handshakes that stall half way: each closed at the head's timeout, while a
+    // normal client is served meanwhile.
+    std::vector<tcp_client> stalled;
+    for (int i = 0; i < 20; ++i) {
+      stalled.emplace_back(proxy.port(), d);
+      REQUIRE(stalled.back().send(half_hello, d));
+    }
+    CHECK(https_get().status.ok());
+    for (auto& s : stalled) CHECK(s.wait_for_close(after(10s)));
+  }
+  check_fds_back(proxy, baseline);
+
+  // Each counted by how it ended.
+  const std::string metrics = get(admin_port, "/metrics").body;
+  INFO(metrics);
+  auto has = [&](std::string_view line) { return metrics.find(line) != std::string::npos; };
+  CHECK(has("gantry_tls_handshakes_total{result=\"full\"} 2\n"));
+  CHECK(has("gantry_tls_handshakes_total{result=\"failed\"} 3\n"));
+  CHECK(has("gantry_tls_handshakes_total{result=\"timed_out\"} 20\n"));
+  CHECK(has("gantry_connections_total 26\n"));  // with this scrape's own
+  CHECK(upstream.request_count() == 2);
 }

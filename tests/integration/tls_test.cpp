@@ -1,6 +1,7 @@
 // HTTPS through gantryd with real TLS clients: curl and `openssl s_client` against
 // `gantryd --tls-cert`, SNI and ALPN, session resumption, and client certificates.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -164,7 +165,10 @@ TEST_CASE("gantryd --upstream-tls: NGINX as an HTTPS upstream that demands a cli
                                       " ssl;\n ssl_certificate " + f.server.chain.string() +
                                       ";\n ssl_certificate_key " + f.server.key.string() +
                                       ";\n ssl_client_certificate " + f.pki.ca().string() +
-                                      ";\n ssl_verify_client on;\n"}};
+                                      ";\n ssl_verify_client on;\n"
+                                      // A connection per request: each one a handshake.
+                                      " location = /once { keepalive_requests 1; "
+                                      "return 200 \"once\\n\"; }\n"}};
   const std::string upstream = "127.0.0.1:" + std::to_string(https_port);
   auto through = [&](std::vector<std::string> args) {
     std::vector<std::string> all{"--upstream-tls", "--upstream-ca", f.pki.ca().string()};
@@ -181,6 +185,14 @@ TEST_CASE("gantryd --upstream-tls: NGINX as an HTTPS upstream that demands a cli
     CHECK(get(proxy->port(), "/hello").status() == 200);
     REQUIRE(nginx.wait_for_access_log(2, after(10s)));
     CHECK(distinct(nginx.access_log(), "connection") == 1);  // one TLS connection, kept
+    // NGINX closes each connection after one /once: the next ones resume the session.
+    for (int i = 0; i < 3; ++i) CHECK(get(proxy->port(), "/once").status() == 200);
+    REQUIRE(nginx.wait_for_access_log(5, after(10s)));
+    const auto log = nginx.access_log();
+    CHECK(distinct(log, "connection") == 3);
+    CHECK(log[0].at("ssl_reused") == ".");
+    CHECK(log[3].at("ssl_reused") == "r");
+    CHECK(log[4].at("ssl_reused") == "r");
   }
   {
     // NGINX finishes the handshake without a client certificate, then refuses the request.
@@ -251,4 +263,27 @@ TEST_CASE("gantryd --config: reloads under HTTPS load swap the certificate, no r
   gantryd.send_signal(SIGTERM);
   const auto ended = gantryd.wait(after(10s));
   CHECK((ended && ended->ok()));
+}
+
+TEST_CASE("gantryd --check: an expired certificate is served, with a warning at its line") {
+  test_pki pki;
+  const auto old = pki.issue_expired("old.example.com");
+  temp_dir dir{"expired"};
+  const auto file = dir.write(
+      "gantry.yaml", fmt::format("listen:\n"
+                                 "  - address: \"127.0.0.1:0\"\n"
+                                 "    tls:\n"
+                                 "      certificates: [{{cert: {}, key: {}}}]\n"
+                                 "clusters: [{{name: up, endpoints: [\"127.0.0.1:9\"]}}]\n",
+                                 old.chain.string(), old.key.string()));
+  const auto r =
+      run_command({.argv = {gantryd_binary(), "--check", file.string()}, .env = {}, .pass_fds = {}},
+                  after(10s));
+  INFO(r.err);
+  CHECK(r.status.ok());
+  CHECK(has(r.out, "valid"));
+  CHECK(has(r.err, file.string() +
+                       ":4:29: listen[0].tls.certificates[0].cert: warning: " + old.chain.string() +
+                       ": the certificate for old.example.com expired on 2020-01-02 00:00:00 UTC; "
+                       "clients will refuse it\n"));
 }

@@ -23,6 +23,7 @@ const std::vector<std::pair<std::string, std::string>>& log_fields() {
   static const std::vector<std::pair<std::string, std::string>> fields{
       {"connection", "$connection"},
       {"requests", "$connection_requests"},
+      {"ssl_reused", "$ssl_session_reused"},
       {"method", "$request_method"},
       {"uri", "$request_uri"},
       {"status", "$status"},

@@ -38,7 +38,8 @@ struct nginx_options {
 };
 
 /// One access-log line: field name → value ("-" when empty). Fields: connection, requests
-/// (on that connection), method, uri, status, xff, xfp, xfh, via, connection_header, te,
+/// (on that connection), ssl_reused ("r" for a resumed TLS session, "." for a new one),
+/// method, uri, status, xff, xfp, xfh, via, connection_header, te,
 /// upgrade, keep_alive, proxy_connection, x_hop, transfer_encoding, content_length,
 /// request_length, expect, host, body_bytes_sent.
 using access_entry = std::map<std::string, std::string>;

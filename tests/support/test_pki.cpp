@@ -65,6 +65,37 @@ test_pki::issued test_pki::issue(std::string_view common_name,
   return out;
 }
 
+test_pki::issued test_pki::issue_expired(std::string_view common_name) {
+  // `openssl x509 -days` cannot go back in time; `openssl ca` takes any dates, and wants a
+  // database of what it signed.
+  const std::string name = fmt::format("cert{}", ++serial_);
+  issued out{dir_ / (name + ".pem"), new_key(name, key_type::ec_p256)};
+  const auto csr = dir_ / (name + ".csr");
+  const auto db = dir_ / (name + ".db");
+  dir_.write(name + ".db", "");
+  const auto config = dir_.write(
+      name + ".cnf", fmt::format("[ca]\n"
+                                 "default_ca = signer\n"
+                                 "[signer]\n"
+                                 "database = {}\n"
+                                 "new_certs_dir = {}\n"
+                                 "serial = {}.serial\n"
+                                 "default_md = sha256\n"
+                                 "policy = any\n"
+                                 "copy_extensions = copy\n"
+                                 "unique_subject = no\n"
+                                 "[any]\n"
+                                 "commonName = supplied\n",
+                                 db.string(), dir_.path().string(), (dir_.path() / name).string()));
+  openssl({"req", "-new", "-key", out.key.string(), "-out", csr.string(), "-subj",
+           fmt::format("/CN={}/O=Gantry Tests", common_name), "-addext",
+           fmt::format("subjectAltName=DNS:{}", common_name)});
+  openssl({"ca", "-config", config.string(), "-batch", "-notext", "-cert", ca_.string(), "-keyfile",
+           ca_key_.string(), "-in", csr.string(), "-out", out.chain.string(), "-startdate",
+           "20200101000000Z", "-enddate", "20200102000000Z", "-create_serial"});
+  return out;
+}
+
 std::filesystem::path test_pki::stray_key(key_type key) {
   return new_key(fmt::format("stray{}", ++serial_), key);
 }

@@ -30,6 +30,9 @@ class test_pki {
   /// no SAN extension), signed by the CA, valid from now for `days` days.
   issued issue(std::string_view common_name, const std::vector<std::string>& dns_names = {},
                key_type key = key_type::ec_p256, int days = 2);
+  /// A certificate for `common_name` (also its one DNS name) that the CA signed for one day
+  /// of January 2020: long expired.
+  issued issue_expired(std::string_view common_name);
   /// A key of `key` type that belongs to no certificate.
   std::filesystem::path stray_key(key_type key = key_type::ec_p256);
 

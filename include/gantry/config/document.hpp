@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "gantry/config/error.hpp"
 #include "gantry/gateway/config.hpp"
 #include "gantry/gateway/options.hpp"
 
@@ -45,6 +46,9 @@ struct document {
   /// Workers, timeouts and limits (`workers`, `client`, `upstream`, `drain_timeout`,
   /// `timer_resolution`, `buffer_size`); defaults where the file says nothing.
   gateway_options options{};
+  /// What is worth fixing but did not stop the load, in document order: a certificate past
+  /// its expiry date or not valid yet (served all the same: a renewal may be on its way).
+  std::vector<diagnostic> warnings{};
 };
 
 }  // namespace gantry::config

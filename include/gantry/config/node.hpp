@@ -140,6 +140,10 @@ class node {
   /// Reports a problem about the field `field` below this node (a path relative to it, such
   /// as "request.set[2].value"), located at the deepest part of it that is in the document.
   void fail_at(std::string_view field, std::string_view message) const;
+  /// Reports something worth fixing that does not stop the load (a certificate past its
+  /// expiry date, served all the same), located as `fail_at` locates a problem; it lands in
+  /// `document::warnings`.
+  void warn_at(std::string_view field, std::string_view message) const;
 
  private:
   friend struct detail::node_access;

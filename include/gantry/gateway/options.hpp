@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "gantry/http/parser.hpp"
 #include "gantry/http/path_normalization.hpp"
+#include "gantry/policy/metrics_registry.hpp"
 #include "gantry/upstream/pool.hpp"
 
 namespace gantry {
@@ -84,6 +86,10 @@ struct gateway_options {
   /// Seeds the generators that weighted splits draw from (worker i gets seed + i); 0 seeds
   /// them at random. Tests fix it to make a split's distribution reproducible.
   std::uint64_t random_seed = 0;
+  /// Where connections are counted (`policy::connection_event`: accepted connections, TLS
+  /// handshakes by result), worker i into shard i; usually the registry the `metrics`
+  /// policies record into, so that one `/metrics` shows both. Null: not counted.
+  std::shared_ptr<policy::metrics_registry> metrics{};
 };
 
 }  // namespace gantry

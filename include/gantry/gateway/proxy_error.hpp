@@ -40,8 +40,9 @@ inline std::error_code make_error_code(proxy_errc e) noexcept {
 
 /// The answer a client gets for a failed exchange: `proxy_errc` as documented there, an HTTP
 /// codec error (`http::errc`, a malformed or oversized request body) as `http::status_for`
-/// says. nullopt when there is no one to answer (`client_gone`), or for an error of another
-/// category.
+/// says, and 502 for the TLS layer's errors (a failed handshake with the upstream: its
+/// certificate was rejected, it refused ours, it spoke no TLS). nullopt when there is no one
+/// to answer (`client_gone`), or for an error of another category.
 std::optional<http::status> status_for(const std::error_code& ec) noexcept;
 
 }  // namespace gantry

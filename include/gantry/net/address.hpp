@@ -17,6 +17,10 @@ std::vector<asio::ip::tcp::endpoint> resolve(std::string_view host_port);
 /// "[::1]:443". Text without a colon is all host.
 std::string_view host_of(std::string_view host_port) noexcept;
 
+/// Whether the host of "host:port" is an IP address rather than a name: such an endpoint
+/// names no certificate to verify and sends no SNI.
+bool host_is_address(std::string_view host_port) noexcept;
+
 /// Like `resolve`, but keeps only the first endpoint.
 asio::ip::tcp::endpoint resolve_one(std::string_view host_port);
 

@@ -31,8 +31,13 @@ enum class client_certificate_mode : std::uint8_t {
 struct tls_server_settings {
   /// The certificates to serve; the client's SNI picks the one whose names match (exact,
   /// then a wildcard such as "*.example.com"); the first is served when none does, or when
-  /// the client sends no SNI. At least one.
+  /// the client sends no SNI, unless `strict_sni`. At least one. One past its expiry date is
+  /// still served (clients will refuse it); the YAML loader warns about it.
   std::vector<tls_certificate> certificates{};
+  /// Refuses a client whose SNI names none of the certificates (an unrecognized_name
+  /// alert), or that sends none (a handshake_failure alert), instead of serving the first:
+  /// HAProxy's `strict-sni`, NGINX's `ssl_reject_handshake`.
+  bool strict_sni = false;
   /// PEM bundle of the CAs client certificates must chain to; needed unless
   /// `client_certificates` is off.
   std::string client_ca{};

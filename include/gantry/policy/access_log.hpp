@@ -44,6 +44,7 @@ struct access_log_config {
   /// | `consumer`    | `exchange::consumer`, null when anonymous                          |
   /// | `client`      | the client's address (`downstream.peer_address`), null if unknown  |
   /// | `scheme`      | `downstream.scheme`: "http", or "https" over TLS                   |
+  /// | `error`       | `exchange::error`'s message ("upstream timed out"), else null      |
   ///
   /// An unknown or repeated name is a configuration error.
   std::vector<std::string> fields{};
@@ -69,7 +70,7 @@ struct access_log_config {
 /// {"time":"2024-01-01T00:00:00.250Z","method":"GET","path":"/users/7","route":"users",
 ///  "cluster":"users-v2","endpoint":"10.0.0.7:8080","status":200,"bytes_in":112,
 ///  "bytes_out":5120,"duration_ms":12.500,"upstream_ms":11.875,"request_id":"9f2c...",
-///  "consumer":null,"client":"192.0.2.7","scheme":"http"}
+///  "consumer":null,"client":"192.0.2.7","scheme":"http","error":null}
 /// ```
 /// (one line in the file; wrapped here).
 ///

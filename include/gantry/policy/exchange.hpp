@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "gantry/http/request.hpp"
 #include "gantry/http/response.hpp"
@@ -113,6 +114,13 @@ class exchange {
   std::uint64_t request_bytes = 0;
   /// Bytes of the response written to the client: head and body, as on the wire.
   std::uint64_t response_bytes = 0;
+  /// Why the gateway could not carry the exchange to its end, when it could not: a
+  /// `gantry::proxy_errc` (the upstream was unreachable, timed out, sent a malformed
+  /// response; the client went away), an `http::errc` (a malformed request body), or, when
+  /// the TLS handshake with the upstream failed, the TLS layer's reason (a certificate for
+  /// another host, an untrusted one, an alert). Empty otherwise. Its `message()` names it;
+  /// the access log writes that.
+  std::error_code error;
   /// The index of the worker running the exchange (0 to workers - 1): a shard index for
   /// per-worker state such as metrics, so they need no lock. Kept by `reset`, like the clock.
   std::uint32_t worker = 0;

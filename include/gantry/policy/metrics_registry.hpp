@@ -34,6 +34,23 @@ struct metrics_sample {
   std::uint64_t bytes_out = 0;
 };
 
+/// What happened to a client connection, outside any exchange: a gateway given the registry
+/// (`gateway_options::metrics`) counts these.
+enum class connection_event : std::uint8_t {
+  /// A client connection was accepted (`gantry_connections_total`).
+  accepted,
+  /// A TLS handshake with a client completed in full (`gantry_tls_handshakes_total`, with
+  /// `result="full"`)...
+  tls_full_handshake,
+  /// ... resumed a session from the cache or a ticket (`result="resumed"`)...
+  tls_resumed,
+  /// ... failed: not TLS (plain HTTP on a TLS port), garbage, no common suite, a client
+  /// certificate refused, an alert, a close mid-handshake (`result="failed"`)...
+  tls_failed,
+  /// ... or did not finish within the request head's timeout (`result="timed_out"`).
+  tls_timed_out,
+};
+
 /// Counters and latency histograms per (route, cluster), sharded per worker so that
 /// recording takes no lock, rendered in the Prometheus text exposition format (0.0.4):
 ///
@@ -55,6 +72,16 @@ struct metrics_sample {
 /// ```
 /// gantry_policy_duration_seconds_bucket{policy="ids",phase="request_head",mode="sync",le="1e-06"}
 /// 51 gantry_policy_sampled_exchanges_total 53
+/// ```
+///
+/// then the connection counters (`connection_event`), once something was counted:
+///
+/// ```
+/// gantry_connections_total 1200
+/// gantry_tls_handshakes_total{result="full"} 310
+/// gantry_tls_handshakes_total{result="resumed"} 880
+/// gantry_tls_handshakes_total{result="failed"} 9
+/// gantry_tls_handshakes_total{result="timed_out"} 1
 /// ```
 ///
 /// `status_class` is "1xx" to "5xx", or "other" for an exchange without a response (the
@@ -99,6 +126,12 @@ class metrics_registry {
   /// Counts one exchange in shard `shard % shards()`. Only one thread at a time may record
   /// into a given shard; `render` may run concurrently from any thread.
   void record(std::size_t shard, const metrics_sample& sample);
+  /// Counts one connection event in shard `shard % shards()`. Unlike `record`, any number of
+  /// threads may count into a shard (a gateway may have more workers than the registry has
+  /// shards): it is one atomic increment, made once per connection.
+  void count(std::size_t shard, connection_event event) noexcept;
+  /// The events of that kind counted so far, over every shard.
+  std::uint64_t count(connection_event event) const noexcept;
 
   /// Every series of every shard, merged, in the Prometheus text format, sorted by metric
   /// and labels.

@@ -786,7 +786,46 @@ listeners:
   CHECK(tls.settings.certificates[0].cert == api.chain.string());  // made absolute
   CHECK(tls.settings.client_ca == pki.ca().string());
   CHECK(tls.settings.client_certificates == gantry::net::client_certificate_mode::optional);
+  CHECK_FALSE(tls.settings.strict_sni);
+  CHECK(doc.warnings.empty());
   // What the loader accepts, the gateway serves.
+  gantry::gateway gw{doc.options};
+  CHECK_NOTHROW(gw.reload(doc.gateway));
+}
+
+TEST_CASE("config load: an expired certificate is served, with a warning at its field") {
+  gantry::testing::test_pki pki;
+  const auto old = pki.issue_expired("old.example.com");
+  const auto api = pki.issue("api.example.com", {"api.example.com"});
+  document doc = load_string(fmt::format(R"(
+listen:
+  - address: ":8443"
+    tls:
+      strict_sni: true
+      certificates:
+        - {{cert: {0}, key: {1}}}
+        - {{cert: {2}, key: {3}}}
+clusters:
+  - name: c
+    endpoints: ["10.0.0.1:443"]
+    tls: {{ca: {4}, server_name: api.internal, certificate: {{cert: {2}, key: {3}}}}}
+)",
+                                         api.chain.string(), api.key.string(), old.chain.string(),
+                                         old.key.string(), pki.ca().string()),
+                             "t.yaml");
+  REQUIRE(doc.gateway.tls.size() == 1);
+  CHECK(doc.gateway.tls[0].settings.strict_sni);
+  REQUIRE(doc.warnings.size() == 2);
+  const std::string expired = old.chain.string() +
+                              ": the certificate for old.example.com expired on 2020-01-02 "
+                              "00:00:00 UTC; clients will refuse it";
+  CHECK(
+      doc.warnings[0].to_string().starts_with("t.yaml:8:18: listen[0].tls.certificates[1].cert: "));
+  CHECK(doc.warnings[0].message == expired);
+  CHECK(doc.warnings[1].path == "clusters[0].tls.certificate.cert");
+  CHECK(doc.warnings[1].line == 12);
+  CHECK(doc.warnings[1].message == expired);
+  // Served all the same.
   gantry::gateway gw{doc.options};
   CHECK_NOTHROW(gw.reload(doc.gateway));
 }
@@ -859,14 +898,30 @@ clusters:
   CHECK(problems(R"(
 clusters:
   - name: secure
-    endpoints: ["10.0.0.1:443"]
+    endpoints: ["api.internal:443"]
     tls: {ca: /nonexistent/ca.pem, certificate: {cert: /nonexistent/c.pem}, verify: maybe}
 )") == "t.yaml:5:49: clusters[0].tls.certificate.key: required field is missing\n"
        "t.yaml:5:85: clusters[0].tls.verify: expected true or false, got 'maybe'");
   CHECK(problems(R"(
 clusters:
   - name: secure
-    endpoints: ["10.0.0.1:443"]
+    endpoints: ["api.internal:443"]
     tls: {ca: /nonexistent/ca.pem}
 )") == "t.yaml:5:15: clusters[0].tls.ca: /nonexistent/ca.pem: cannot read the file");
+  // A certificate names hosts: an address needs the name to verify, or no verifying.
+  CHECK(problems(fmt::format(R"(
+clusters:
+  - name: secure
+    endpoints: ["api.internal:443", "10.0.0.1:443"]
+    tls: {{ca: {}}}
+)",
+                             pki.ca().string())) ==
+        "t.yaml:5:10: clusters[0].tls.server_name: required, as endpoint '10.0.0.1:443' is an "
+        "IP address");
+  CHECK(problems(R"(
+clusters:
+  - name: open
+    endpoints: ["10.0.0.1:443"]
+    tls: {verify: false}
+)") == "");
 }

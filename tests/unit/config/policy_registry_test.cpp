@@ -331,6 +331,6 @@ policies:
                  options) ==
         "t.yaml:5:22: policies[0].config.fields: unknown field names 'colour' (known: time, "
         "method, path, route, cluster, endpoint, status, bytes_in, bytes_out, duration_ms, "
-        "upstream_ms, request_id, consumer, client, scheme)\n"
+        "upstream_ms, request_id, consumer, client, scheme, error)\n"
         "t.yaml:5:53: policies[0].config.flush_bytes: must be at least 1");
 }

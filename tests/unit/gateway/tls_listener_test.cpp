@@ -2,6 +2,7 @@
 // certificates renewed by a reload, and connections that never finish a handshake.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
 
@@ -16,6 +17,7 @@
 #include "gantry/gateway/gateway.hpp"
 #include "gantry/net/tcp_stream.hpp"
 #include "gantry/policy/chain.hpp"
+#include "gantry/policy/metrics_registry.hpp"
 #include "net/tls_stream.hpp"
 #include "raw_exchange.hpp"
 #include "support/test_pki.hpp"
@@ -181,6 +183,8 @@ TEST_CASE("a TLS address: plain HTTP and a stalled handshake are closed, nothing
   gantry::gateway_options options{.workers = 1};
   options.client.request_head_timeout = 300ms;
   options.timer_resolution = 50ms;
+  auto registry = std::make_shared<gantry::policy::metrics_registry>(1);
+  options.metrics = registry;
   gantry::gateway gw{options};
   gw.configure(tls_config(files().first));
   const auto secure = gw.listen("127.0.0.1:0", {.tls = "public"});
@@ -203,6 +207,17 @@ TEST_CASE("a TLS address: plain HTTP and a stalled handshake are closed, nothing
   CHECK(!ask(secure).handshake);  // and the worker still serves
   gw.stop();
   gw.wait();
+  // Each is counted: plain HTTP and garbage failed, silence and half a hello timed out.
+  using gantry::policy::connection_event;
+  CHECK(registry->count(connection_event::accepted) == 5);
+  CHECK(registry->count(connection_event::tls_failed) == 2);
+  CHECK(registry->count(connection_event::tls_timed_out) == 2);
+  CHECK(registry->count(connection_event::tls_full_handshake) == 1);
+  CHECK(registry->count(connection_event::tls_resumed) == 0);
+  const std::string metrics = registry->render();
+  CHECK(metrics.find("gantry_connections_total 5\n") != std::string::npos);
+  CHECK(metrics.find("gantry_tls_handshakes_total{result=\"failed\"} 2\n") != std::string::npos);
+  CHECK(metrics.find("gantry_tls_handshakes_total{result=\"timed_out\"} 2\n") != std::string::npos);
 }
 
 TEST_CASE("a plain address can send its clients to the TLS one") {
@@ -252,13 +267,24 @@ struct echo_peer {
   }
 };
 
-// A gateway proxying plain HTTP to `upstream` over TLS, as `tls` says.
+// Keeps the error of each exchange, as the access log would write it ("" for none).
+struct error_log {
+  std::shared_ptr<std::vector<std::string>> seen = std::make_shared<std::vector<std::string>>();
+  void on_log(gantry::policy::exchange& ex) const {
+    seen->push_back(ex.error ? ex.error.message() : "");
+  }
+};
+
+// A gateway proxying plain HTTP to `upstream` over TLS, as `tls` says; `log` sees each
+// exchange.
 gantry::gateway_config proxy_to(asio::ip::tcp::endpoint upstream,
-                                gantry::net::tls_client_settings tls) {
+                                gantry::net::tls_client_settings tls, error_log log = {}) {
   gantry::gateway_config config;
   config.clusters = {{.name = "secure",
                       .endpoints = {fmt::format("127.0.0.1:{}", upstream.port())},
                       .tls = std::move(tls)}};
+  config.policies = {{.name = "log", .chain = gantry::policy::chain{}.add(log)}};
+  config.listener_policies = {"log"};
   return config;
 }
 
@@ -270,9 +296,14 @@ TEST_CASE("a cluster that speaks TLS: verified server, client certificate, poole
   upstream_config.policies = {{.name = "echo", .chain = gantry::policy::chain{}.add(echo_peer{})}};
   upstream_config.tls[0].settings.client_certificates =
       gantry::net::client_certificate_mode::required;
-  gantry::gateway upstream{gantry::gateway_options{.workers = 1}};
+  auto upstream_metrics = std::make_shared<gantry::policy::metrics_registry>(1);
+  gantry::gateway upstream{gantry::gateway_options{.workers = 1, .metrics = upstream_metrics}};
   upstream.configure(upstream_config);
   const auto secure = upstream.listen("127.0.0.1:0", {.tls = "public"});
+  // The same, closing each connection after one exchange.
+  gantry::client_options one_exchange;
+  one_exchange.max_requests_per_connection = 1;
+  const auto closing = upstream.listen("127.0.0.1:0", {.tls = "public", .client = one_exchange});
   upstream.start();
 
   gantry::net::tls_client_settings tls;
@@ -293,6 +324,22 @@ TEST_CASE("a cluster that speaks TLS: verified server, client certificate, poole
     gw.stop();
     gw.wait();
   }
+  SUBCASE("a new connection to the upstream resumes the session of the last one") {
+    gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+    gw.configure(proxy_to(closing, tls));
+    const auto plain = gw.listen("127.0.0.1:0");
+    gw.start();
+    for (int i = 0; i < 3; ++i)
+      CHECK(body_of(gantry::test::exchange_raw(plain, request))
+                .ends_with(" peer=CN=svc-a, O=Gantry Tests verified=true"));
+    gw.stop();
+    gw.wait();
+    // Three connections, as the upstream closed each: one full handshake, then resumptions
+    // that still carry the client certificate's facts.
+    using gantry::policy::connection_event;
+    CHECK(upstream_metrics->count(connection_event::tls_full_handshake) == 1);
+    CHECK(upstream_metrics->count(connection_event::tls_resumed) == 2);
+  }
   SUBCASE("a certificate for another name, another CA, or no client certificate: 502") {
     auto wrong_name = tls;
     wrong_name.server_name = "elsewhere.example.com";
@@ -300,14 +347,26 @@ TEST_CASE("a cluster that speaks TLS: verified server, client certificate, poole
     wrong_ca.ca = files().stranger_ca.ca().string();
     auto anonymous = tls;
     anonymous.certificate = {};
-    for (const auto& settings : {wrong_name, wrong_ca, anonymous}) {
+    // What the log says of each.
+    const std::vector<std::string> reasons{
+        "TLS certificate rejected: The certificate Common Name (CN) does not match with the "
+        "expected CN",
+        "TLS certificate rejected: The certificate is not correctly signed by the trusted CA",
+        // An mbedTLS server closes without an alert when the certificate it requires is missing.
+        "TLS: the connection ended during the handshake, or without close_notify"};
+    const std::vector<gantry::net::tls_client_settings> cases{wrong_name, wrong_ca, anonymous};
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      CAPTURE(i);
+      error_log log;
       gantry::gateway gw{gantry::gateway_options{.workers = 1}};
-      gw.configure(proxy_to(secure, settings));
+      gw.configure(proxy_to(secure, cases[i], log));
       const auto plain = gw.listen("127.0.0.1:0");
       gw.start();
       CHECK(gantry::test::exchange_raw(plain, request).starts_with("HTTP/1.1 502"));
       gw.stop();
       gw.wait();
+      INFO(fmt::format("{}", fmt::join(*log.seen, " / ")));
+      CHECK(*log.seen == std::vector<std::string>{reasons[i]});
     }
   }
   SUBCASE("what cannot be used is refused with the configuration") {

@@ -239,6 +239,38 @@ TEST_CASE("tls_stream: SNI picks the certificate; the first one serves other nam
   }
 }
 
+TEST_CASE("tls_stream: strict SNI refuses names no certificate carries, and no name") {
+  auto settings = server_settings();
+  settings.strict_sni = true;
+  auto server_context = tls_context::server(settings);
+  {
+    tls_pair p{server_context, tls_context::client(client_settings()), "shop.apps.example.com"};
+    const handshake_result r = p.handshake();
+    CHECK(!r.client);
+    CHECK(p.server->facts().sni == "shop.apps.example.com");
+  }
+  {
+    // The server's own error says why; the client gets an alert.
+    tls_pair p{server_context, tls_context::client(client_settings()), "unknown.example.org"};
+    const handshake_result r = p.handshake();
+    CHECK(r.server == gantry::net::tls_error(MBEDTLS_ERR_SSL_BAD_HS_CLIENT_HELLO));
+    CHECK(r.client == gantry::net::tls_error(MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE));
+  }
+  {
+    auto anonymous = client_settings();
+    anonymous.verify = false;  // so that it may send no name
+    tls_pair p{server_context, tls_context::client(anonymous), ""};
+    const handshake_result r = p.handshake();
+    CHECK(r.server);
+    CHECK(r.client);
+  }
+  // Not strict: a client without a name gets the first certificate.
+  auto anonymous = client_settings();
+  anonymous.verify = false;
+  tls_pair p{tls_context::server(server_settings()), tls_context::client(anonymous), ""};
+  CHECK(!p.handshake().client);
+}
+
 TEST_CASE("tls_stream: client certificates, required and optional") {
   auto settings = server_settings();
   settings.client_ca = certs().pki.ca().string();
@@ -293,12 +325,19 @@ TEST_CASE("tls_stream: a server the client cannot verify is refused") {
     s.ca = certs().other_ca.ca().string();
     tls_pair p{server_context, tls_context::client(s), "api.example.com"};
     const handshake_result r = p.handshake();
-    CHECK(r.client);
+    CHECK(r.client == gantry::net::tls_certificate_rejected(MBEDTLS_X509_BADCERT_NOT_TRUSTED));
+    CHECK(r.client.message() ==
+          "TLS certificate rejected: The certificate is not correctly signed by the trusted CA");
     CHECK(r.server);
   }
   SUBCASE("a name the certificate does not carry") {
     tls_pair p{server_context, tls_context::client(client_settings()), "elsewhere.example.com"};
-    CHECK(p.handshake().client);
+    const std::error_code ec = p.handshake().client;
+    CHECK(ec == gantry::net::tls_certificate_rejected(MBEDTLS_X509_BADCERT_CN_MISMATCH));
+    CHECK(ec.message() ==
+          "TLS certificate rejected: The certificate Common Name (CN) does not match with the "
+          "expected CN");
+    CHECK(gantry::net::is_tls_error(ec));
   }
   SUBCASE("no name at all, while verifying: refused before any byte is sent") {
     CHECK_THROWS_AS((tls_pair{server_context, tls_context::client(client_settings()), ""}),

@@ -164,6 +164,28 @@ TEST_CASE("policy access_log: absent values are null") {
   CHECK(lines[0]["bytes_in"] == 0);
 }
 
+TEST_CASE("policy access_log: why an exchange failed") {
+  temp_file file{"error"};
+  access_log log{{.destination = file.path.string(), .fields = {"status", "error"}}};
+  chain c;
+  c.add(log);
+  auto ex = exchange_builder{}.build();
+  (void)c.run_request_head(*ex);
+  ex->error = std::make_error_code(std::errc::connection_refused);
+  ex->respond(status::bad_gateway);
+  c.run_log(*ex);
+  ex->reset();
+  CHECK(!ex->error);  // the next exchange starts without one
+  (void)c.run_request_head(*ex);
+  c.run_log(*ex);
+  log.flush();
+  const auto lines = read_lines(file.path);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == "{\"status\":502,\"error\":\"" +
+                        std::make_error_code(std::errc::connection_refused).message() + "\"}");
+  CHECK(lines[1] == "{\"status\":null,\"error\":null}");
+}
+
 TEST_CASE("policy access_log: a local response is logged, with the id request_id gave it") {
   temp_file file{"local"};
   fake_clock clock;

@@ -218,3 +218,33 @@ TEST_CASE("metrics_registry: shards written by their own threads merge, scraped 
                  {{"route", "users"}, {"cluster", "c"}, {"status_class", "2xx"}}) ==
         workers * 3334);  // i = 0, 6, ... 19998 in each worker
 }
+
+TEST_CASE("metrics_registry: connection events, counted from more threads than shards") {
+  using gantry::policy::connection_event;
+  metrics_registry r{2};
+  // Not shown until something is counted.
+  CHECK(r.render().find("gantry_connections_total") == std::string::npos);
+  CHECK(r.render().find("gantry_tls_handshakes_total") == std::string::npos);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < 4; ++t)  // two per shard
+    threads.emplace_back([&r, t] {
+      for (int i = 0; i < 1000; ++i) {
+        r.count(t, connection_event::accepted);
+        r.count(t,
+                i % 4 == 0 ? connection_event::tls_resumed : connection_event::tls_full_handshake);
+      }
+      r.count(t, connection_event::tls_failed);
+    });
+  for (auto& t : threads) t.join();
+  CHECK(r.count(connection_event::accepted) == 4000);
+  CHECK(r.count(connection_event::tls_full_handshake) == 3000);
+  CHECK(r.count(connection_event::tls_resumed) == 1000);
+  CHECK(r.count(connection_event::tls_failed) == 4);
+  CHECK(r.count(connection_event::tls_timed_out) == 0);
+  auto e = parse_checked(r.render());
+  CHECK(value_of(e, "gantry_connections_total", {}) == 4000);
+  CHECK(value_of(e, "gantry_tls_handshakes_total", {{"result", "full"}}) == 3000);
+  CHECK(value_of(e, "gantry_tls_handshakes_total", {{"result", "resumed"}}) == 1000);
+  CHECK(value_of(e, "gantry_tls_handshakes_total", {{"result", "failed"}}) == 4);
+  CHECK(value_of(e, "gantry_tls_handshakes_total", {{"result", "timed_out"}}) == 0);
+}
