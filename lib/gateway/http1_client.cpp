@@ -95,7 +95,7 @@ asio::awaitable<std::error_code> http1_client::connect(const target& to) {
     // The handshake is part of connecting, on the same deadline. It resumes the session of
     // the slot's last one when the upstream agrees.
     net::tls_client_session& session = owner_.upstream_session(to.slot);
-    session.offer(conn_->tls->stream.native_handle());
+    session.offer(conn_->tls->stream.native_handle(), *to.tls);
     arm(options_.connect_timeout);
     auto [handshake] = co_await conn_->tls->stream.async_handshake(core::use_tuple);
     deadline_ = clock::time_point::max();
@@ -106,7 +106,7 @@ asio::awaitable<std::error_code> http1_client::connect(const target& to) {
     if (handshake)
       co_return net::is_tls_error(handshake) ? handshake
                                              : make_error_code(proxy_errc::upstream_failed);
-    session.save(conn_->tls->stream.native_handle());  // with a ticket renewed, if one came
+    if (!conn_->tls->stream.resumed()) session.save(conn_->tls->stream.native_handle(), *to.tls);
   }
   co_return std::error_code{};
 }

@@ -76,11 +76,11 @@ class http1_server final : public session_base {
   asio::awaitable<bool> handshake();
   auto wait_readable() { return client_.async_wait_readable(core::use_tuple); }
   asio::awaitable<void> linger();
-  // Ends the connection politely: no more sending, then reads and drops what the client
-  // still sends (a little, for a little while), so that closing does not reset the
-  // connection and lose what was sent last. `transport` is the stream, or what is under it.
+  // After a failed handshake: no more sending on `transport` (what is under the stream),
+  // then reads and drops what the client still sends, a little for a little while, so that
+  // closing does not reset the connection and lose the alert.
   template <class Transport>
-  asio::awaitable<void> drain_and_close(Transport& transport);
+  asio::awaitable<void> discard_then_close(Transport& transport);
 
   void enforce_deadlines(clock::time_point now) noexcept override;
   void close_if_idle() noexcept override;

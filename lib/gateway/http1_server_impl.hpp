@@ -2,9 +2,11 @@
 // The definitions of `http1_server`, for the translation units that instantiate it: session.cpp
 // for TCP, and the test kit's for in-memory streams.
 
+#include <array>
 #include <cstdio>
 #include <exception>
 
+#include "../net/tls_error.hpp"
 #include "exchange_driver_impl.hpp"
 #include "gantry/core/ascii.hpp"
 #include "gantry/core/number_text.hpp"
@@ -22,6 +24,7 @@ constexpr std::string_view via_value = "1.1 gantry";
 // After answering "Connection: close", unread request bytes are drained this long so the
 // kernel does not reset the connection before the client has read the answer.
 constexpr std::chrono::milliseconds linger_time{1'000};
+constexpr std::chrono::milliseconds failed_handshake_linger_time{250};
 
 inline void report_policy_failure(std::exception_ptr e) noexcept {
   try {
@@ -116,9 +119,13 @@ asio::awaitable<bool> http1_server<Stream>::handshake() {
       // A stop closing it is no failure of the client's.
       if (timed_out_ || !owner_.draining())
         owner_.count(timed_out_ ? connection_event::tls_timed_out : connection_event::tls_failed);
-      // The alert is sent; what the client sent meanwhile (the rest of its flight) is read
-      // before closing, or the close would reset the connection and lose the alert.
-      co_await drain_and_close(client_.lower());
+      // The alert is out. Unless the client is gone, what it sent meanwhile (the rest of
+      // its flight) is read before closing: a close with unread bytes would reset the
+      // connection and lose the alert.
+      if (timed_out_ || ec == asio::error::eof || ec == net::tls_truncated())
+        client_.close();
+      else
+        co_await discard_then_close(client_.lower());
       co_return false;
     }
     owner_.count(client_.resumed() ? connection_event::tls_resumed
@@ -181,14 +188,8 @@ asio::awaitable<bool> http1_server<Stream>::serve_until_idle() {
 // Half-closes, then drains what the client still sends until it closes too (bounded).
 template <net::byte_stream Stream>
 asio::awaitable<void> http1_server<Stream>::linger() {
-  return drain_and_close(client_);
-}
-
-template <net::byte_stream Stream>
-template <class Transport>
-asio::awaitable<void> http1_server<Stream>::drain_and_close(Transport& transport) {
   std::error_code ec;
-  transport.shutdown_send(ec);
+  client_.shutdown_send(ec);
   if (!ec && !timed_out_) {
     phase_ = phase::idle;
     arm(http1_server_detail::linger_time);
@@ -197,7 +198,27 @@ asio::awaitable<void> http1_server<Stream>::drain_and_close(Transport& transport
     ensure_buffer();
     for (std::size_t drained = 0; drained < 64 * 1024;) {
       state_->in.clear();
-      auto [read_ec, n] = co_await transport.async_read_some(state_->in.prepare(), core::use_tuple);
+      auto [read_ec, n] = co_await client_.async_read_some(state_->in.prepare(), core::use_tuple);
+      if (read_ec) break;
+      drained += n;
+    }
+  }
+  client_.close();
+}
+
+template <net::byte_stream Stream>
+template <class Transport>
+asio::awaitable<void> http1_server<Stream>::discard_then_close(Transport& transport) {
+  std::error_code ec;
+  transport.shutdown_send(ec);
+  if (!ec) {
+    // Briefly, and into a small buffer of this frame only: no pooled state for a client
+    // that failed its handshake (a scanner, plain HTTP on a TLS port).
+    arm(http1_server_detail::failed_handshake_linger_time);
+    std::array<char, 1024> discard;
+    for (std::size_t drained = 0; drained < 16 * 1024;) {
+      auto [read_ec, n] =
+          co_await transport.async_read_some(asio::buffer(discard), core::use_tuple);
       if (read_ec) break;
       drained += n;
     }

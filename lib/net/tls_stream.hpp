@@ -187,7 +187,9 @@ class tls_stream {
           // have been cut short by anyone on the path, so it is not an orderly end.
           return handshake_done ? tls_truncated() : std::error_code{asio::error::eof};
         case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:  // say why
-          return tls_certificate_rejected(mbedtls_ssl_get_verify_result(&ssl));
+          if (const std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl); flags != 0)
+            return tls_certificate_rejected(flags);
+          return tls_error(ret);
         default:
           return tls_error(ret);
       }
@@ -217,7 +219,8 @@ class tls_stream {
       // (mbedTLS forgets once the handshake is over).
       while (s.ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
         const int ret = mbedtls_ssl_handshake_step(&s.ssl);
-        if (s.ssl.handshake != nullptr && s.ssl.handshake->resume != 0) s.resumed = true;
+        // A client that offered a session learns from the ServerHello whether it resumes.
+        if (s.ssl.handshake != nullptr) s.resumed = s.ssl.handshake->resume != 0;
         if (ret != 0) return from(s, ret);
       }
       s.handshake_done = true;

@@ -33,6 +33,10 @@ void memory_stream::set_read_limit(std::size_t bytes) noexcept {
   state_->read_limit = std::max<std::size_t>(bytes, 1);
 }
 
+void memory_stream::set_write_now_limit(std::size_t bytes) noexcept {
+  state_->write_now_limit = bytes;
+}
+
 void memory_stream::fail_from(std::size_t n, std::error_code ec) noexcept {
   state_->operations_until_failure = n;
   state_->planned_failure = ec;
@@ -82,7 +86,10 @@ std::size_t memory_stream::read_some_now(asio::mutable_buffer buffer,
 std::size_t memory_stream::write_some_now(asio::const_buffer buffer,
                                           std::error_code& ec) noexcept {
   std::size_t n = 0;
-  if (!(ec = state_->next_operation())) ec = write_all(*state_, {buffer, {}}, n);
+  if ((ec = state_->next_operation())) return 0;
+  const std::size_t take = std::min(buffer.size(), state_->write_now_limit);
+  ec = write_all(*state_, {asio::const_buffer{buffer.data(), take}, {}}, n);
+  if (!ec && take == 0 && buffer.size() > 0) ec = asio::error::would_block;
   return n;
 }
 

@@ -29,7 +29,8 @@ namespace gantry::testing {
 /// Its peer is either the other end of a `make_pair`, or the test itself: `feed` puts bytes
 /// where this end reads them, `feed_end` ends them, and `written` shows what this end wrote.
 /// `set_read_limit(1)` delivers what was fed one byte per read, to drive a reader through every
-/// split; `fail_from(n, ec)` makes the n-th operation from now (read, write or wait) and every
+/// split; `set_write_now_limit` makes writes without waiting take only part of what they
+/// are given; `fail_from(n, ec)` makes the n-th operation from now (read, write or wait) and every
 /// one after it fail with `ec`, to drive every error path.
 ///
 /// ```
@@ -59,6 +60,9 @@ class memory_stream {
   std::string_view written() const noexcept;
   /// Each read delivers at most `bytes` (at least 1).
   void set_read_limit(std::size_t bytes) noexcept;
+  /// `write_some_now` takes at most `bytes` per call (0: none, `would_block`), as a full
+  /// socket buffer would: what it leaves must go by `async_write`.
+  void set_write_now_limit(std::size_t bytes) noexcept;
   /// The `n`-th operation from now (1 is the next one) and every later one fail with `ec`;
   /// 0 plans no failure.
   void fail_from(std::size_t n, std::error_code ec) noexcept;
@@ -80,7 +84,8 @@ class memory_stream {
     return asio::async_compose<Token, void(std::error_code, std::size_t)>(write_op{state_, bytes},
                                                                           token, state_->executor);
   }
-  /// Takes every byte at once, as `async_write` would (failing as it would).
+  /// Takes every byte at once, as `async_write` would (failing as it would), or as many as
+  /// `set_write_now_limit` allows.
   std::size_t write_some_now(asio::const_buffer buffer, std::error_code& ec) noexcept;
   template <class Token>
   auto async_wait_readable(Token&& token) {
@@ -107,6 +112,7 @@ class memory_stream {
     asio::ip::tcp::endpoint remote;
     asio::ip::tcp::endpoint local;
     std::size_t read_limit = std::numeric_limits<std::size_t>::max();
+    std::size_t write_now_limit = std::numeric_limits<std::size_t>::max();
     std::size_t operations_until_failure = 0;  // 0: none planned
     std::error_code planned_failure;
     std::error_code failure;  // set once the planned failure is reached

@@ -324,6 +324,34 @@ TEST_CASE("a cluster that speaks TLS: verified server, client certificate, poole
     gw.stop();
     gw.wait();
   }
+  SUBCASE("a connection verified for one name never serves a cluster that expects another") {
+    // Two clusters on the same address: the first expects the name the upstream's
+    // certificate carries, the second another one.
+    gantry::gateway_config config = proxy_to(secure, tls);
+    auto elsewhere = config.clusters[0];
+    elsewhere.name = "elsewhere";
+    elsewhere.tls->server_name = "elsewhere.example.com";
+    config.clusters.push_back(elsewhere);
+    config.routes = {{.name = "right",
+                      .match = {.path = gantry::route::path_prefix{"/right"}},
+                      .action = gantry::route::proxy{"secure"}},
+                     {.name = "wrong",
+                      .match = {.path = gantry::route::path_prefix{"/wrong"}},
+                      .action = gantry::route::proxy{"elsewhere"}}};
+    gantry::gateway gw{gantry::gateway_options{.workers = 1}};
+    gw.configure(config);
+    const auto plain = gw.listen("127.0.0.1:0");
+    gw.start();
+    for (int i = 0; i < 2; ++i) {
+      // A connection for /right is pooled between the two; /wrong must not take it.
+      CHECK(gantry::test::exchange_raw(plain, "GET /right HTTP/1.1\r\nHost: a\r\n\r\n")
+                .starts_with("HTTP/1.1 200"));
+      CHECK(gantry::test::exchange_raw(plain, "GET /wrong HTTP/1.1\r\nHost: a\r\n\r\n")
+                .starts_with("HTTP/1.1 502"));
+    }
+    gw.stop();
+    gw.wait();
+  }
   SUBCASE("a new connection to the upstream resumes the session of the last one") {
     gantry::gateway gw{gantry::gateway_options{.workers = 1}};
     gw.configure(proxy_to(closing, tls));
@@ -332,13 +360,20 @@ TEST_CASE("a cluster that speaks TLS: verified server, client certificate, poole
     for (int i = 0; i < 3; ++i)
       CHECK(body_of(gantry::test::exchange_raw(plain, request))
                 .ends_with(" peer=CN=svc-a, O=Gantry Tests verified=true"));
-    gw.stop();
-    gw.wait();
     // Three connections, as the upstream closed each: one full handshake, then resumptions
     // that still carry the client certificate's facts.
     using gantry::policy::connection_event;
     CHECK(upstream_metrics->count(connection_event::tls_full_handshake) == 1);
     CHECK(upstream_metrics->count(connection_event::tls_resumed) == 2);
+    // A reload reads the CA and certificate files again: a session made before it is not
+    // offered after it (a resumed handshake would verify nothing).
+    gw.reload(proxy_to(closing, tls));
+    CHECK(gantry::test::exchange_raw(plain, request).starts_with("HTTP/1.1 200"));
+    CHECK(gantry::test::exchange_raw(plain, request).starts_with("HTTP/1.1 200"));
+    CHECK(upstream_metrics->count(connection_event::tls_full_handshake) == 2);
+    CHECK(upstream_metrics->count(connection_event::tls_resumed) == 3);
+    gw.stop();
+    gw.wait();
   }
   SUBCASE("a certificate for another name, another CA, or no client certificate: 502") {
     auto wrong_name = tls;

@@ -12,6 +12,7 @@
 #include <asio/steady_timer.hpp>
 
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -195,20 +196,35 @@ TEST_CASE("tls_stream: close_notify ends the stream; a bare close after the hand
   }
 }
 
-TEST_CASE("tls_stream: every split of the ciphertext makes the same exchange") {
+// For each of `limits`: a pair whose two ends `shape(end, limit)` sets up, a handshake, and
+// data both ways, in two pieces and in several records.
+template <class Shape>
+void check_exchanges(std::initializer_list<std::size_t> limits, Shape shape) {
   auto server_context = tls_context::server(server_settings());
   auto client_context = tls_context::client(client_settings());
-  for (std::size_t limit : {1u, 2u, 5u, 13u, 100u, 1000u}) {
+  for (std::size_t limit : limits) {
     CAPTURE(limit);
     tls_pair p{server_context, client_context, "api.example.com"};
-    p.server_end.set_read_limit(limit);
-    p.client_end.set_read_limit(limit);
+    shape(p.server_end, limit);
+    shape(p.client_end, limit);
     const handshake_result r = p.handshake();
     REQUIRE(!r.server);
     REQUIRE(!r.client);
-    CHECK(p.send(*p.client, *p.server, "ping") == "ping");
-    CHECK(p.send(*p.server, *p.client, std::string(3000, 'x')) == std::string(3000, 'x'));
+    CHECK(p.send(*p.client, *p.server, "ping", "pong") == "pingpong");
+    CHECK(p.send(*p.server, *p.client, std::string(40000, 'x')) == std::string(40000, 'x'));
   }
+}
+
+TEST_CASE("tls_stream: every split of the ciphertext makes the same exchange") {
+  check_exchanges({1, 2, 5, 13, 100, 1000},
+                  [](memory_stream& end, std::size_t limit) { end.set_read_limit(limit); });
+}
+
+TEST_CASE("tls_stream: what the transport does not take at once is flushed before waiting") {
+  // As over a socket whose buffer is full: each side's flight must be written out by the
+  // operation before it waits for the answer, or both would wait forever.
+  check_exchanges({0, 1, 7, 300},
+                  [](memory_stream& end, std::size_t limit) { end.set_write_now_limit(limit); });
 }
 
 TEST_CASE("tls_stream: SNI picks the certificate; the first one serves other names") {
@@ -384,11 +400,19 @@ TEST_CASE("tls_stream: a session resumes from a ticket") {
   REQUIRE(!second.handshake().client);
   CHECK(second.client->resumed());
   CHECK(second.server->resumed());
-  mbedtls_ssl_session_free(&saved);
 
   tls_pair fresh{server_context, client_context, "api.example.com"};
   REQUIRE(!fresh.handshake().client);
   CHECK_FALSE(fresh.server->resumed());
+
+  // Offered to a server that cannot resume it (other ticket keys, another cache): a full
+  // handshake, and the client knows.
+  tls_pair declined{tls_context::server(server_settings()), client_context, "api.example.com"};
+  REQUIRE(mbedtls_ssl_set_session(&declined.client->native_handle(), &saved) == 0);
+  REQUIRE(!declined.handshake().client);
+  CHECK_FALSE(declined.client->resumed());
+  CHECK_FALSE(declined.server->resumed());
+  mbedtls_ssl_session_free(&saved);
 }
 
 TEST_CASE("tls_context: what cannot be served is named by field") {
