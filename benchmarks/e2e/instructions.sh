@@ -67,17 +67,17 @@ for build in "${builds[@]}"; do
   url="http://$HOST:$port/"
   curl -fsS "$url" >/dev/null 2>&1 || wrk -t1 -c1 -d1s "$url" >/dev/null
   wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "$url" >"$dir/warmup.txt"
-  callgrind_control -z "$pid" >/dev/null
-  callgrind_control -i on "$pid" >/dev/null
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  callgrind_control -i on "$pid" >/dev/null 2>&1
   wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "$url" >"$dir/wrk.txt"
-  callgrind_control -i off "$pid" >/dev/null
-  callgrind_control -d "$pid" >/dev/null
+  callgrind_control -i off "$pid" >/dev/null 2>&1
+  callgrind_control -d "$pid" >/dev/null 2>&1
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   grep -q "Non-2xx" "$dir/wrk.txt" && die "$build answered non-2xx: see $dir/wrk.txt"
   requests=$(requests_of "$dir/wrk.txt")
   # The dump taken while counting was on holds the measured run only (counters were zeroed).
-  instructions=$(cat "$dir"/callgrind.out* | awk '/^summary:/ {s += $2} END {print s + 0}')
+  instructions=$(cat "$dir"/callgrind.out* | awk '/^totals:/ {s += $2} END {print s + 0}')
   printf '%-60s %12s %10s %14.0f\n' "$build" "$instructions" "$requests" \
     "$(awk -v i="$instructions" -v r="$requests" 'BEGIN {print (r > 0 ? i / r : 0)}')"
 done
