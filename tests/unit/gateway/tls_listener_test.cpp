@@ -344,9 +344,11 @@ TEST_CASE("a cluster that speaks TLS: verified server, client certificate, poole
     gw.start();
     for (int i = 0; i < 2; ++i) {
       // A connection for /right is pooled between the two; /wrong must not take it.
-      CHECK(gantry::test::exchange_raw(plain, "GET /right HTTP/1.1\r\nHost: a\r\n\r\n")
+      CHECK(gantry::test::exchange_raw(
+                plain, "GET /right HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
                 .starts_with("HTTP/1.1 200"));
-      CHECK(gantry::test::exchange_raw(plain, "GET /wrong HTTP/1.1\r\nHost: a\r\n\r\n")
+      CHECK(gantry::test::exchange_raw(
+                plain, "GET /wrong HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
                 .starts_with("HTTP/1.1 502"));
     }
     gw.stop();
