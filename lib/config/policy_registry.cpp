@@ -9,7 +9,6 @@
 #include "gantry/policy/access_log.hpp"
 #include "gantry/policy/direct_response.hpp"
 #include "gantry/policy/headers.hpp"
-#include "gantry/policy/ip_rules.hpp"
 #include "gantry/policy/metrics.hpp"
 #include "gantry/policy/metrics_endpoint.hpp"
 #include "gantry/policy/request_id.hpp"
@@ -77,15 +76,6 @@ policy::chain direct_response(const node& n, const policy_context& context) {
   return policy::chain{}.add(std::move(c));
 }
 
-policy::chain ip_rules(const node& n, const policy_context&) {
-  policy::ip_rules_config c;
-  n.expect_map({"allow", "deny", "trusted_proxies"});
-  n["allow"].read(c.allow);
-  n["deny"].read(c.deny);
-  n["trusted_proxies"].read(c.trusted_proxies);
-  return policy::chain{}.add(std::move(c));
-}
-
 policy::chain access_log(const node& n, const policy_context& context) {
   policy::access_log_config c;
   n.expect_map({"destination", "fields", "request_id_header", "flush_interval", "flush_bytes",
@@ -140,7 +130,6 @@ policy_registry policy_registry::builtin() {
   r.add("request-id", request_id);
   r.add("headers", headers);
   r.add("direct-response", direct_response);
-  r.add("ip-rules", ip_rules);
   r.add("access-log", access_log);
   r.add("metrics", metrics);
   r.add("metrics-endpoint", metrics_endpoint);

@@ -86,7 +86,6 @@ class policy_registry {
   /// - `headers` (`policy::headers_config`),
   /// - `direct-response` (`policy::direct_response_config`; `body_file` is relative to the
   ///   configuration file),
-  /// - `ip-rules` (`policy::ip_rules_config`),
   /// - `access-log` (`policy::access_log_config`; a `destination` file is relative to the
   ///   configuration file),
   /// - `metrics` (`policy::metrics_config`: `policy_time_sampling`) and `metrics-endpoint`

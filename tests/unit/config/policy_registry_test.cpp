@@ -54,8 +54,8 @@ const gantry::policy::chain& chain_of(const gantry::config::document& doc, std::
 TEST_CASE("config policy_registry: the built-in types") {
   auto registry = gantry::config::policy_registry::builtin();
   CHECK(registry.types() == std::vector<std::string_view>{"access-log", "direct-response",
-                                                          "headers", "ip-rules", "metrics",
-                                                          "metrics-endpoint", "request-id"});
+                                                          "headers", "metrics", "metrics-endpoint",
+                                                          "request-id"});
   CHECK(registry.find("request-id") != nullptr);
   CHECK(registry.find("nope") == nullptr);
   CHECK(gantry::config::policy_registry{}.types().empty());
@@ -129,41 +129,6 @@ clusters: [{name: c, endpoints: ["10.0.0.1:80"]}]
   }
 }
 
-TEST_CASE("config policy_registry: ip-rules from YAML, and its networks located when wrong") {
-  auto doc = load_string(R"(
-policies:
-  - name: office
-    type: ip-rules
-    config: {allow: [10.0.0.0/8], deny: [10.9.0.0/16], trusted_proxies: ["192.0.2.1"]}
-clusters: [{name: c, endpoints: ["10.0.0.1:80"]}]
-)",
-                         "t.yaml");
-  auto from = [&](std::string peer, std::string forwarded_for) {
-    auto ex = exchange_builder{}.header("X-Forwarded-For", forwarded_for).build();
-    ex->downstream.peer_address = peer;
-    return gantry::testing::run(chain_of(doc, "office"), ex).response.status;
-  };
-  CHECK(from("10.1.1.1", "203.0.113.9") == gantry::http::status::ok);
-  CHECK(from("192.0.2.1", "203.0.113.9") == gantry::http::status::forbidden);
-  CHECK(from("192.0.2.1", "10.1.1.1") == gantry::http::status::ok);
-  CHECK(from("10.9.0.1", "") == gantry::http::status::forbidden);
-
-  CHECK(problems(R"(
-policies:
-  - name: office
-    type: ip-rules
-    config:
-      allow: [10.0.0.0/8, 10.0.0.0/40]
-clusters: [{name: c, endpoints: ["10.0.0.1:80"]}]
-)") == "t.yaml:6:27: policies[0].config.allow[1]: '10.0.0.0/40': the prefix length must be 0 "
-       "to 32");
-  CHECK(problems(R"(
-policies:
-  - {name: office, type: ip-rules, config: {deny: nobody}}
-clusters: [{name: c, endpoints: ["10.0.0.1:80"]}]
-)") == "t.yaml:3:51: policies[0].config.deny: expected a list, got 'nobody'");
-}
-
 TEST_CASE("config policy_registry: a host's own policy type") {
   const auto options = with_require_header();
   auto doc = load_string(R"(
@@ -199,7 +164,7 @@ policies:
   // Without the registration, the type is unknown.
   CHECK(problems("policies: [{name: k, type: require-header}]") ==
         "t.yaml:1:28: policies[0].type: unknown policy type 'require-header'; the types are "
-        "access-log, direct-response, headers, ip-rules, metrics, metrics-endpoint and request-id");
+        "access-log, direct-response, headers, metrics, metrics-endpoint and request-id");
   CHECK(problems("policies: [{name: k, type: request_id}]") ==
         "t.yaml:1:28: policies[0].type: unknown policy type 'request_id' (did you mean "
         "'request-id'?)");
