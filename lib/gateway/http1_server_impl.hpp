@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <exception>
 
-#include "../net/tls_error.hpp"
 #include "exchange_driver_impl.hpp"
 #include "gantry/core/ascii.hpp"
 #include "gantry/core/number_text.hpp"
@@ -122,7 +121,7 @@ asio::awaitable<bool> http1_server<Stream>::handshake() {
       // The alert is out. Unless the client is gone, what it sent meanwhile (the rest of
       // its flight) is read before closing: a close with unread bytes would reset the
       // connection and lose the alert.
-      if (timed_out_ || ec == asio::error::eof || ec == net::tls_truncated())
+      if (timed_out_ || ec == asio::error::eof)  // before its end, a close is an EOF
         client_.close();
       else
         co_await discard_then_close(client_.lower());
